@@ -144,7 +144,9 @@ def load_model(path: str | os.PathLike[str], *, eval_mode: bool = True):
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         first = str(exc).splitlines()[0]
-        raise CheckpointError(f"{str(path)!r} does not match model {meta.model!r}: {first}") from None
+        raise CheckpointError(
+            f"{str(path)!r} does not match model {meta.model!r}: {first}"
+        ) from None
     model.ferkit_info = meta.info
     if eval_mode:
         model.eval()

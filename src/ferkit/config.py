@@ -52,7 +52,8 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {str(p)!r} is not valid YAML: {exc}".splitlines()[0]) from None
+        first = str(exc).splitlines()[0]
+        raise ConfigError(f"config file {str(p)!r} is not valid YAML: {first}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-#: canonical split names; loaders map e.g. Training→train, PublicTest/validation→val, PrivateTest→test
+#: canonical split names; loaders map Training→train, PublicTest/validation→val, PrivateTest→test
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 
 

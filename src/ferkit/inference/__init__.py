@@ -1,1 +1,1 @@
-"""ferkit.inference"""
+"""Inference: backends (torch, ONNX Runtime), the Pipeline, tracking and smoothing."""
