@@ -44,6 +44,7 @@ class Dataset:
     fingerprint: str
     color: str = "gray"  # "gray" | "rgb"
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    source_sizes: dict[str, int] = field(default_factory=dict)  # "HxW" → count before resizing
 
     def split(self, name: str) -> SplitArrays:
         from ferkit.errors import DataError

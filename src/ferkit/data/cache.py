@@ -1,0 +1,84 @@
+"""Dataset fingerprints and the decoded-array cache.
+
+``fingerprint`` hashes the sorted list of (path relative to the dataset root, size in bytes,
+mtime in ns) of the source files, never their pixels: it is cheap (one ``stat`` per file), stable
+while the files are untouched, and changes when a file is added, removed, renamed, resized or
+rewritten. It does not depend on where the dataset lives, so a checkpoint's data fingerprint
+still matches after moving the folder (a copy that does not keep mtimes gets a new one).
+
+The cache key adds the format, colour mode, target size, resolved root and a cache version; an
+entry is one uncompressed ``.npz`` (uint8 images, int64 labels, paths, skipped files), written
+atomically, so a crash never leaves a truncated entry behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ferkit.data.base import SplitArrays
+from ferkit.data.source import Decoded
+
+CACHE_VERSION = 1
+
+
+def fingerprint(root: Path, files: list[Path]) -> str:
+    """sha256 over sorted (relative path, size, mtime_ns) of ``files`` (first 16 hex digits)."""
+    base = root if root.is_dir() else root.parent
+    rows = []
+    for path in files:
+        st = os.stat(path)
+        rows.append(f"{os.path.relpath(path, base)}\t{st.st_size}\t{st.st_mtime_ns}")
+    rows.sort()
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
+
+
+def cache_key(fp: str, fmt: str, root: Path, color: str, size: tuple[int, int] | None) -> str:
+    doc = {"v": CACHE_VERSION, "fp": fp, "format": fmt, "root": str(root.resolve()),
+           "color": color, "size": list(size) if size else None}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def cache_file(key: str, fmt: str) -> Path:
+    from ferkit.io import cache_dir
+
+    return cache_dir() / "datasets" / f"{fmt}-{key}.npz"
+
+
+def save(path: Path, decoded: Decoded) -> None:
+    """Write one cache entry atomically (uncompressed: loading must be fast)."""
+    from ferkit.io import atomic_path
+
+    arrays: dict[str, np.ndarray] = {}
+    for name, split in decoded.splits.items():
+        arrays[f"{name}.images"] = split.images
+        arrays[f"{name}.labels"] = split.labels
+        arrays[f"{name}.paths"] = np.array(split.paths, dtype=str)
+    meta = {"classes": list(decoded.classes), "splits": list(decoded.splits),
+            "skipped": [list(s) for s in decoded.skipped], "source_sizes": decoded.source_sizes}
+    arrays["meta"] = np.array(json.dumps(meta))
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def load(path: Path) -> Decoded | None:
+    """Read a cache entry; None when missing or unreadable (then the data is decoded again)."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            meta = json.loads(str(npz["meta"]))
+            splits = {
+                name: SplitArrays(images=npz[f"{name}.images"], labels=npz[f"{name}.labels"],
+                                  paths=npz[f"{name}.paths"].tolist())
+                for name in meta["splits"]
+            }
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+    return Decoded(tuple(meta["classes"]), splits, [tuple(s) for s in meta["skipped"]],
+                   dict(meta["source_sizes"]))

@@ -1,0 +1,10 @@
+"""Dataset formats; importing this package registers every format in ``DATASETS``."""
+
+from ferkit.data.formats import (  # noqa: F401  (registration side effects)
+    ckplus,
+    fer2013_folder,
+    image_folder,
+)
+from ferkit.data.formats._registry import DATASETS, DatasetFormat
+
+__all__ = ["DATASETS", "DatasetFormat"]
