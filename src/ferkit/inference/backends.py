@@ -73,6 +73,68 @@ class TorchBackend(Backend):
             return self.model(x).float().cpu().numpy()
 
 
+@BACKENDS.register("onnx")
+class OnnxBackend(Backend):
+    """ONNX Runtime on the CPU, tuned for throughput; batches of any size.
+
+    ``path`` is either an exported ``.onnx`` (ModelInfo and temperature come from its ferkit
+    metadata) or a ferkit ``.safetensors`` checkpoint, which is exported once (with the parity
+    check) to ``cache_dir()/onnx/<content hash>.onnx`` and reused from there.
+    """
+
+    def __init__(self, checkpoint: str | os.PathLike[str], threads: int | None = None) -> None:
+        from ferkit.export.onnx import make_session, parse_metadata
+
+        self.path = Path(checkpoint)
+        self.onnx_path = _resolve_onnx(self.path)
+        self.session = make_session(self.onnx_path, threads=threads)
+        props = self.session.get_modelmeta().custom_metadata_map
+        meta = parse_metadata(dict(props), self.path)
+        self.info = meta.info
+        self.temperature = float(meta.temperature or 1.0)
+        self.meta = meta
+        self.input_name = self.session.get_inputs()[0].name
+
+    def logits(self, crops: np.ndarray) -> np.ndarray:
+        from ferkit.preprocess import to_model_input
+
+        x = to_model_input(crops, self.info).numpy()  # contiguous float32 NCHW, no copy
+        return self.session.run(None, {self.input_name: x})[0].astype(np.float32, copy=False)
+
+
+def _resolve_onnx(path: Path) -> Path:
+    """An ``.onnx`` as is; a ``.safetensors`` checkpoint → its cached, parity-checked export."""
+    from ferkit.errors import CheckpointError
+
+    if not path.is_file():
+        raise CheckpointError(f"model file {str(path)!r} does not exist")
+    if path.suffix == ".onnx":
+        return path
+    if path.suffix != ".safetensors":
+        raise CheckpointError(f"{str(path)!r}: the onnx backend takes a .onnx file or a ferkit "
+                              ".safetensors checkpoint")
+    from ferkit.export.onnx import DEFAULT_OPSET, export_onnx
+    from ferkit.io import cache_dir
+
+    cached = cache_dir() / "onnx" / f"{_file_key(path)}-opset{DEFAULT_OPSET}.onnx"
+    if not cached.is_file():
+        export_onnx(path, cached, opset=DEFAULT_OPSET, check=True)
+    return cached
+
+
+def _file_key(path: Path) -> str:
+    """Content hash of a checkpoint (+ ferkit version): a changed file never hits a stale cache."""
+    import hashlib
+
+    from ferkit import __version__
+
+    h = hashlib.sha256(__version__.encode())
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:24]
+
+
 def load_backend(checkpoint: str | os.PathLike[str], backend: str = "torch", **kwargs) -> Backend:
     """Instantiate backend ``backend`` (a registered name) for a ferkit checkpoint."""
     return BACKENDS.get(backend)(checkpoint, **kwargs)

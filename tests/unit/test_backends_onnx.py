@@ -1,0 +1,112 @@
+"""ONNX Runtime backend: parity with torch, metadata, export cache, bad files, preprocessing."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+
+from ferkit.checkpoint import CheckpointMeta, save_checkpoint
+from ferkit.errors import CheckpointError
+from ferkit.export import onnx as onnx_export
+from ferkit.export.onnx import export_onnx, physical_cores, session_options
+from ferkit.inference.backends import BACKENDS, OnnxBackend, TorchBackend, load_backend
+from ferkit.models import create_model
+from ferkit.preprocess import to_model_input
+from ferkit.types import ModelInfo
+
+
+def _checkpoint(path, in_chans=1, temperature=1.0, seed=0, **kw):
+    import torch
+
+    torch.manual_seed(seed)
+    model = create_model("tinycnn_test", in_chans=in_chans, **kw)
+    meta = CheckpointMeta(model="tinycnn_test", info=model.ferkit_info, model_kwargs=kw,
+                          temperature=temperature)
+    return save_checkpoint(path, model.state_dict(), meta)
+
+
+def _crops(n, size=56, color=False, seed=0):
+    shape = (n, size, size, 3) if color else (n, size, size)
+    return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+
+
+@pytest.mark.parametrize("in_chans, color", [(1, False), (3, True), (3, False), (1, True)])
+def test_onnx_matches_torch_from_checkpoint(tmp_path, in_chans, color):
+    ckpt = _checkpoint(tmp_path / "m.safetensors", in_chans=in_chans, temperature=2.0)
+    torch_b, onnx_b = TorchBackend(ckpt), load_backend(ckpt, "onnx", threads=1)
+    assert "onnx" in BACKENDS and isinstance(onnx_b, OnnxBackend)
+    assert onnx_b.labels == torch_b.labels and onnx_b.temperature == 2.0
+    crops = _crops(9, color=color)
+    p_t, p_o = torch_b.predict_proba(crops), onnx_b.predict_proba(crops, flip_tta=False)
+    assert p_o.shape == (9, 7) and p_o.dtype == np.float32
+    np.testing.assert_allclose(p_o, p_t, atol=1e-5)
+    np.testing.assert_allclose(onnx_b.predict_proba(crops, flip_tta=True),
+                               torch_b.predict_proba(crops, flip_tta=True), atol=1e-5)
+    assert onnx_b.predict_proba(crops[:0]).shape == (0, 7)
+
+
+def test_onnx_file_reads_its_metadata(tmp_path):
+    ckpt = _checkpoint(tmp_path / "m.safetensors", temperature=1.3, input_size=40)
+    path = export_onnx(ckpt, tmp_path / "m.onnx").path
+    b = OnnxBackend(path, threads=1)
+    assert b.onnx_path == path and b.info.input_size == 40 and b.temperature == pytest.approx(1.3)
+    assert b.predict_proba(_crops(2)).sum(axis=1) == pytest.approx([1.0, 1.0], abs=1e-5)
+
+
+def test_checkpoint_export_is_cached_by_content(tmp_path, monkeypatch):
+    ckpt = _checkpoint(tmp_path / "m.safetensors")
+    first = OnnxBackend(ckpt, threads=1).onnx_path
+    calls = []
+    real = onnx_export.export_onnx
+    monkeypatch.setattr(onnx_export, "export_onnx",
+                        lambda *a, **k: calls.append(a) or real(*a, **k))
+    assert OnnxBackend(ckpt, threads=1).onnx_path == first and calls == []  # reused
+    _checkpoint(ckpt, seed=1)  # new weights at the same path → a different cache entry
+    assert OnnxBackend(ckpt, threads=1).onnx_path != first and len(calls) == 1
+
+
+def test_onnx_without_ferkit_metadata_is_refused(tmp_path):
+    ckpt = _checkpoint(tmp_path / "m.safetensors")
+    model = onnx.load(str(export_onnx(ckpt, tmp_path / "m.onnx").path))
+    del model.metadata_props[:]
+    onnx.save(model, str(tmp_path / "bare.onnx"))
+    with pytest.raises(CheckpointError, match="no ferkit metadata"):
+        OnnxBackend(tmp_path / "bare.onnx")
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("garbage.onnx", b"not a protobuf", "not a loadable ONNX model"),
+    ("missing.onnx", None, "does not exist"),
+    ("weights.bin", b"x", "takes a .onnx file"),
+])
+def test_bad_model_files(tmp_path, name, content, message):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(CheckpointError, match=message):
+        OnnxBackend(path)
+
+
+def test_session_options_are_tuned():
+    import onnxruntime as ort
+
+    so = session_options()
+    assert so.intra_op_num_threads == physical_cores() >= 1
+    assert so.execution_mode == ort.ExecutionMode.ORT_SEQUENTIAL
+    assert so.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+
+
+@pytest.mark.parametrize("shape, in_chans", [((4, 30, 30, 3), 3), ((4, 30, 30), 3),
+                                             ((4, 24, 24, 3), 1), ((1, 24, 24), 1)])
+def test_to_model_input_is_contiguous_and_exact(shape, in_chans):
+    info = ModelInfo("x", input_size=24, in_chans=in_chans, mean=(0.4,) * in_chans,
+                     std=(0.2,) * in_chans)
+    crops = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    x = to_model_input(crops, info).numpy()
+    assert x.flags.c_contiguous and x.dtype == np.float32
+    assert x.shape == (shape[0], in_chans, 24, 24)
+    if shape[1] == 24 and (len(shape) == 4) == (in_chans == 3):  # no resize, no channel change
+        nchw = crops[:, None] if crops.ndim == 3 else crops.transpose(0, 3, 1, 2)
+        expected = (nchw.astype(np.float32) / np.float32(255) - np.float32(0.4)) / np.float32(0.2)
+        np.testing.assert_array_equal(x, expected)
