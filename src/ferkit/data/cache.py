@@ -27,13 +27,14 @@ from ferkit.data.source import Decoded
 CACHE_VERSION = 1
 
 
-def fingerprint(root: Path, files: list[Path]) -> str:
+def fingerprint(root: Path, files: list[str]) -> str:
     """sha256 over sorted (relative path, size, mtime_ns) of ``files`` (first 16 hex digits)."""
-    base = root if root.is_dir() else root.parent
+    base = str(root if root.is_dir() else root.parent).rstrip(os.sep) + os.sep
     rows = []
     for path in files:
         st = os.stat(path)
-        rows.append(f"{os.path.relpath(path, base)}\t{st.st_size}\t{st.st_mtime_ns}")
+        rel = path[len(base):] if path.startswith(base) else os.path.relpath(path, base)
+        rows.append(f"{rel}\t{st.st_size}\t{st.st_mtime_ns}")
     rows.sort()
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
 

@@ -36,7 +36,7 @@ class Source(Protocol):
     root: Path
     skipped: list[tuple[str, str]]
 
-    def files(self) -> list[Path]:
+    def files(self) -> list[str]:
         """The files whose names/sizes/mtimes define the dataset fingerprint."""
         ...
 
@@ -46,7 +46,7 @@ class Source(Protocol):
 
 @dataclass
 class ImageItem:
-    path: Path
+    path: str  # str, not Path: tens of thousands of these are built on every load
     split: str  # canonical split
     label: str  # canonical class name
 
@@ -59,7 +59,7 @@ class ImageListing:
     items: list[ImageItem]
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
-    def files(self) -> list[Path]:
+    def files(self) -> list[str]:
         return [it.path for it in self.items]
 
     def read(self, color: str, size: tuple[int, int] | None, progress: bool) -> Decoded:
@@ -68,14 +68,14 @@ class ImageListing:
         classes = classes_for({it.label for it in self.items})
         order = {s: i for i, s in enumerate(SPLITS)}
         items = sorted(self.items, key=lambda it: (order.get(it.split, 9), it.split,
-                                                   classes.index(it.label), str(it.path)))
+                                                   classes.index(it.label), it.path))
         with progress_bar(len(items), f"decoding {self.root.name}", progress) as advance:
             decoded = decode_many([it.path for it in items], color, advance)
         skipped = list(self.skipped)
         kept = []
         for it, (img, reason) in zip(items, decoded, strict=True):
             if img is None:
-                skipped.append((str(it.path), reason))
+                skipped.append((it.path, reason))
             else:
                 kept.append((it, img))
         if not kept:
@@ -96,7 +96,7 @@ def assemble(classes: tuple[str, ...], kept: list[tuple[ImageItem, np.ndarray]],
         name: SplitArrays(
             images=np.stack([img for _, img in rows]),
             labels=np.array([classes.index(it.label) for it, _ in rows], dtype=np.int64),
-            paths=[str(it.path) for it, _ in rows],
+            paths=[it.path for it, _ in rows],
         )
         for name, rows in per_split.items()
     }

@@ -2,8 +2,11 @@
 
 from ferkit.data.formats import (  # noqa: F401  (registration side effects)
     ckplus,
+    fer2013_csv,
     fer2013_folder,
     image_folder,
+    jaffe,
+    rafdb,
 )
 from ferkit.data.formats._registry import DATASETS, DatasetFormat
 

@@ -78,7 +78,7 @@ def _scan_classes(folder: Path, split: str, listing: ImageListing, split_of: Spl
                 listing.skipped.append((f.path, "file name has no Training_/PublicTest_/"
                                                 "PrivateTest_ prefix"))
                 continue
-            listing.items.append(ImageItem(Path(f.path), target, label))
+            listing.items.append(ImageItem(f.path, target, label))
     if not found and not listing.items:
         listing.skipped.append((str(folder), "no emotion class folders"))
 
