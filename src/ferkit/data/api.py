@@ -10,6 +10,7 @@ from ferkit.data import cache as _cache
 from ferkit.data.base import Dataset
 from ferkit.data.decode import COLORS, normalize_size
 from ferkit.data.formats import DATASETS, DatasetFormat
+from ferkit.data.labels import valid_class_names
 from ferkit.errors import ConfigError, DataError
 
 
@@ -29,7 +30,8 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         raise DataError(f"dataset folder {str(root)!r} is empty")
     found = _preview(root)
     raise DataError(f"cannot tell the dataset format of {str(root)!r} (found: {found}); "
-                    f"expected class folders or a FER2013 CSV; or pass --format, one of: "
+                    f"expected emotion class folders ({valid_class_names()}), optionally inside "
+                    f"train/val/test folders, or a FER2013 CSV; or pass --format, one of: "
                     f"{', '.join(DATASETS.names())}")
 
 

@@ -103,7 +103,8 @@ def make_folder_dataset(root: str | Path, classes: Sequence[str] = EMOTIONS,
     ``classes`` are folder names (synonyms such as 'Anger' allowed); the pattern follows the
     position in ``classes``. ``prefix_style='fer2013'`` names files ``Training_00000`` /
     ``PublicTest_…`` / ``PrivateTest_…`` as the FER2013 folder release does (needed with
-    ``flat=True`` so the split can be recovered from the names).
+    ``flat=True`` so the split can be recovered from the names; without it, a flat dataset
+    holds the images of every split in the same class folders).
     """
     root = Path(root)
     counts = _counts(n_per_class, len(classes))
