@@ -1,9 +1,47 @@
-"""Placeholder: this command group is being written (see the issue tracker)."""
+"""``ferkit train``: a thin shell over ``ferkit.train.train``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from ferkit.cli._common import emit_json, info
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``ferkit train`` to ``app``."""
+
+    @app.command("train", context_settings={"allow_extra_args": False})
+    def train_cmd(
+        overrides: list[str] = typer.Argument(None, help="Config overrides: key=value ..."),
+        model: str = typer.Option(None, "--model", "-m", help="Registered model name."),
+        data: str = typer.Option(None, "--data", "-d", help="Dataset path (any format)."),
+        config: Path = typer.Option(None, "--config", "-c", help="Recipe YAML (configs/)."),
+        output: Path = typer.Option(None, "--output", "-o", help="Run directory."),
+        resume: bool = typer.Option(False, "--resume", help="Continue the run in --output."),
+        json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    ) -> None:
+        """Train a model (Lightning; CPU, GPU or DDP) and write a run directory."""
+        from ferkit.train import load_train_config, train
+        from ferkit.train.runner import load_resume_config
+
+        overrides = list(overrides or [])
+        if resume:
+            if output is None:
+                from ferkit.errors import ConfigError
+
+                raise ConfigError("--resume needs --output RUN_DIR (the run to continue)")
+            cfg = load_resume_config(output, overrides)
+        else:
+            cfg = load_train_config(config, overrides, **{
+                "model.name": model, "data.path": data,
+                "output": str(output) if output else None})
+        result = train(cfg, resume=resume, log_fn=info)
+        if json_out:
+            emit_json(result.to_dict())
+            return
+        acc = "-" if result.best_val_acc is None else f"{result.best_val_acc:.4f}"
+        ips = "-" if result.images_per_s is None else f"{result.images_per_s:.0f}"
+        info(f"done in {result.wall_time_s:.1f}s: best val_acc {acc} (epoch {result.best_epoch})"
+             f", {ips} train images/s, T={result.temperature:.3f} → {result.best_checkpoint}")

@@ -1,0 +1,217 @@
+"""``TrainConfig``: the typed recipe behind ``ferkit train`` (YAML and key=value serialise it).
+
+Every range is checked in ``__post_init__`` so a bad recipe fails before any data is loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ferkit.config import check_range, load_config
+from ferkit.errors import ConfigError
+
+
+@dataclass
+class ModelConfig:
+    """Which registered model to build; ``kwargs`` go to its builder unchanged."""
+
+    name: str = "tinycnn_test"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    in_chans: int | None = None  # None: 1 for gray data, 3 for rgb data
+    pretrained: bool = False
+    init_from: str | None = None  # a ferkit checkpoint to continue from (fine-tune stage)
+    freeze_backbone: bool = False  # train only the classifier (``reset_classifier`` head)
+
+    def __post_init__(self) -> None:
+        if self.in_chans is not None and self.in_chans not in (1, 3):
+            raise ConfigError(f"config value model.in_chans={self.in_chans!r} must be 1 or 3")
+
+
+@dataclass
+class DataConfig:
+    path: str = ""
+    format: str | None = None
+    val_split: str = "val"
+    color: Literal["gray", "rgb"] = "gray"
+    train_on: Literal["train", "train+val"] = "train"
+    balance: Literal["none", "loss_weights", "sampler"] = "none"
+    limit_train: int = 0  # >0: use only the first N shuffled training images (quick experiments)
+
+
+@dataclass
+class AugmentConfig:
+    """Batched tensor augmentations (applied on the whole batch inside the training step)."""
+
+    hflip: float = 0.5  # probability
+    rotation: float = 0.0  # max degrees (uniform in ±rotation)
+    shift: float = 0.0  # max fraction of the image size
+    scale: float = 0.0  # max relative zoom (uniform in 1±scale)
+    affine_p: float = 1.0  # probability that rotation/shift/scale apply to an image
+    random_crop: bool = False  # crop input_size from a stored image of input_size/crop_fraction
+    tencrop: bool = False  # every image yields its 10 crops as training samples
+    crop_fraction: float = 0.875
+    erasing: float = 0.0  # random-erasing probability per sample
+    erasing_area: tuple[float, float] = (0.02, 0.33)
+    mixup: float = 0.0  # Beta(alpha, alpha) parameter; 0 disables
+    cutmix: float = 0.0  # Beta(alpha, alpha) parameter; 0 disables
+    mix_p: float = 1.0  # probability that a batch is mixed (when mixup/cutmix are on)
+
+    def __post_init__(self) -> None:
+        for name in ("hflip", "affine_p", "erasing", "mix_p"):
+            check_range(f"augment.{name}", getattr(self, name), 0.0, 1.0)
+        check_range("augment.rotation", self.rotation, 0.0, 180.0)
+        check_range("augment.shift", self.shift, 0.0, 0.5)
+        check_range("augment.scale", self.scale, 0.0, 0.9)
+        check_range("augment.crop_fraction", self.crop_fraction, 0.3, 1.0, lo_open=True)
+        check_range("augment.mixup", self.mixup, 0.0)
+        check_range("augment.cutmix", self.cutmix, 0.0)
+        lo, hi = self.erasing_area
+        if not 0.0 < lo <= hi < 1.0:
+            raise ConfigError(f"config value augment.erasing_area={self.erasing_area!r} must "
+                              "satisfy 0 < lo <= hi < 1")
+        if self.random_crop and self.tencrop:
+            raise ConfigError("augment.random_crop and augment.tencrop are exclusive; pick one")
+
+    @property
+    def crops(self) -> bool:
+        return self.random_crop or self.tencrop
+
+
+@dataclass
+class OptimizerConfig:
+    name: str = "adamw"  # sgd | adam | adamw (OPTIMIZERS registry)
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    nesterov: bool = False
+    betas: tuple[float, float] = (0.9, 0.999)
+
+    def __post_init__(self) -> None:
+        check_range("optimizer.lr", self.lr, 0.0, 10.0, lo_open=True)
+        check_range("optimizer.weight_decay", self.weight_decay, 0.0, 1.0)
+        check_range("optimizer.momentum", self.momentum, 0.0, 1.0, hi_open=True)
+        for b in self.betas:
+            check_range("optimizer.betas", b, 0.0, 1.0, hi_open=True)
+
+
+@dataclass
+class SchedulerConfig:
+    name: str = "cosine"  # none | plateau | cosine | cosine_restarts | onecycle | step
+    warmup_epochs: float = 0.0
+    min_lr: float = 0.0
+    factor: float = 0.1  # plateau: lr *= factor
+    patience: int = 5  # plateau
+    monitor: Literal["val_acc", "val_loss", "train_loss"] = "val_acc"  # plateau
+    step_size: int = 10  # step: epochs between decays
+    gamma: float = 0.1  # step: lr *= gamma every step_size epochs
+    restart_epochs: int = 10  # cosine_restarts: first period
+    restart_mult: int = 1  # cosine_restarts: period multiplier
+    pct_start: float = 0.3  # onecycle
+    div_factor: float = 25.0  # onecycle: start lr = lr / div_factor
+
+    def __post_init__(self) -> None:
+        check_range("scheduler.warmup_epochs", self.warmup_epochs, 0.0)
+        check_range("scheduler.min_lr", self.min_lr, 0.0)
+        check_range("scheduler.factor", self.factor, 0.0, 1.0, lo_open=True, hi_open=True)
+        check_range("scheduler.patience", self.patience, 0)
+        check_range("scheduler.step_size", self.step_size, 1)
+        check_range("scheduler.gamma", self.gamma, 0.0, 1.0, lo_open=True)
+        check_range("scheduler.restart_epochs", self.restart_epochs, 1)
+        check_range("scheduler.restart_mult", self.restart_mult, 1)
+        check_range("scheduler.pct_start", self.pct_start, 0.0, 1.0, lo_open=True, hi_open=True)
+        check_range("scheduler.div_factor", self.div_factor, 1.0)
+
+
+@dataclass
+class LossConfig:
+    label_smoothing: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_range("loss.label_smoothing", self.label_smoothing, 0.0, 1.0, hi_open=True)
+
+
+@dataclass
+class TrainerConfig:
+    epochs: int = 30
+    batch_size: int = 64
+    precision: str = "auto"  # auto (16-mixed on GPU, 32 on CPU) | 32-true | 16-mixed | bf16-mixed
+    accelerator: str = "auto"
+    devices: str = "auto"
+    strategy: str = "auto"
+    num_nodes: int = 1
+    gradient_clip: float = 0.0  # max grad norm; 0 disables
+    early_stopping: int = 0  # patience in epochs on val_acc; 0 disables
+    num_workers: int = 0
+    ckpt_every_n_steps: int = 200  # resume state also saved mid-epoch
+    val_tta: Literal["none", "flip"] = "none"
+    progress: bool = True
+    fit_temperature: bool = True
+    final_eval: bool = True
+
+    def __post_init__(self) -> None:
+        check_range("trainer.epochs", self.epochs, 1)
+        check_range("trainer.batch_size", self.batch_size, 1)
+        check_range("trainer.num_nodes", self.num_nodes, 1)
+        check_range("trainer.gradient_clip", self.gradient_clip, 0.0)
+        check_range("trainer.early_stopping", self.early_stopping, 0)
+        check_range("trainer.num_workers", self.num_workers, 0)
+        check_range("trainer.ckpt_every_n_steps", self.ckpt_every_n_steps, 0)
+        valid = ("auto", "32-true", "32", "16-mixed", "bf16-mixed", "64-true")
+        if self.precision not in valid:
+            raise ConfigError(f"config value trainer.precision={self.precision!r} is not one of "
+                              f"{', '.join(valid)}")
+
+
+@dataclass
+class TrainConfig:
+    """The whole recipe; ``ferkit train --config recipe.yaml key=value ...`` fills it."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    seed: int = 0
+    output: str = ""  # run directory; '' → runs/<model>-<timestamp>
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        check_range("seed", self.seed, 0)
+
+    def validate_names(self) -> None:
+        """Check registry names (model, optimizer, scheduler) with did-you-mean errors."""
+        from ferkit.models import MODELS
+        from ferkit.train.optim import OPTIMIZERS, SCHEDULERS
+
+        MODELS.get(self.model.name)
+        OPTIMIZERS.get(self.optimizer.name)
+        SCHEDULERS.get(self.scheduler.name)
+
+
+def load_train_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (),
+                      **shortcuts: Any) -> TrainConfig:
+    """YAML recipe ← CLI shortcuts (``model=..., data=...``) ← ``key=value`` overrides."""
+    base: dict[str, Any] = {}
+    for key, value in shortcuts.items():
+        if value is None:
+            continue
+        node = base
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    from ferkit.config import deep_merge, from_dict, parse_overrides, read_yaml
+
+    data = read_yaml(path) if path is not None else {}
+    data = deep_merge(data, base)
+    data = deep_merge(data, parse_overrides(list(overrides)))
+    cfg = from_dict(TrainConfig, data)
+    cfg.validate_names()
+    return cfg
+
+
+__all__ = ["TrainConfig", "load_config", "load_train_config"]

@@ -1,0 +1,111 @@
+"""The LightningDataModule: the dataset stays a uint8 array in memory, resized once.
+
+Batches are fetched with one fancy-indexing call (``__getitems__``), not per-sample Python, and
+leave the loader as uint8; conversion, augmentation and normalisation happen on the batch in the
+LightningModule (on the GPU when there is one). That keeps a 2-core CPU compute-bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, WeightedRandomSampler
+
+from ferkit.data.base import Dataset, SplitArrays
+from ferkit.preprocess import resize_batch
+from ferkit.train.config import TrainConfig
+
+
+class ArrayDataset(torch.utils.data.Dataset):
+    """uint8 images (N,H,W[,C]) + int64 labels; batched reads via ``__getitems__``."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray) -> None:
+        self.images = torch.from_numpy(np.ascontiguousarray(images))
+        self.labels = torch.from_numpy(np.asarray(labels, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def __getitem__(self, i: int):
+        return self.images[i], self.labels[i]
+
+    def __getitems__(self, indices: list[int]):
+        idx = torch.as_tensor(indices, dtype=torch.long)
+        return self.images[idx], self.labels[idx]
+
+
+def collate_batch(batch):
+    """``__getitems__`` already returns a stacked batch; single items are stacked here."""
+    if isinstance(batch, tuple):
+        return batch
+    images, labels = zip(*batch, strict=True)
+    return torch.stack(images), torch.stack(labels)
+
+
+@dataclass
+class PreparedSplits:
+    train: SplitArrays
+    val: SplitArrays | None
+
+
+def prepare_splits(dataset: Dataset, cfg: TrainConfig, size: int, interpolation: str,
+                   rng: np.random.Generator) -> PreparedSplits:
+    """Pick train (or train+val) and val, limit if asked, and resize every image once."""
+    train = dataset.split("train")
+    val = dataset.split(cfg.data.val_split) if cfg.data.val_split in dataset.splits else None
+    if cfg.data.train_on == "train+val" and val is not None:
+        train = SplitArrays(np.concatenate([train.images, val.images]),
+                            np.concatenate([train.labels, val.labels]),
+                            list(train.paths) + list(val.paths))
+    if cfg.data.limit_train and cfg.data.limit_train < len(train):
+        keep = np.sort(rng.permutation(len(train))[: cfg.data.limit_train])
+        train = SplitArrays(train.images[keep], train.labels[keep],
+                            [train.paths[i] for i in keep] if train.paths else [])
+
+    def resized(s: SplitArrays) -> SplitArrays:
+        return SplitArrays(resize_batch(s.images, size, interpolation), s.labels, s.paths)
+
+    return PreparedSplits(resized(train), resized(val) if val is not None else None)
+
+
+def class_weights(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """'balanced' weights n / (K · count_k) (classes without samples get 0)."""
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    w = np.where(counts > 0, counts.sum() / (num_classes * np.maximum(counts, 1)), 0.0)
+    return w.astype(np.float32)
+
+
+class FerDataModule(L.LightningDataModule):
+    """Serves in-memory uint8 splits; ``balance=sampler`` draws classes equally often."""
+
+    def __init__(self, splits: PreparedSplits, cfg: TrainConfig, num_classes: int) -> None:
+        super().__init__()
+        self.splits = splits
+        self.cfg = cfg
+        self.num_classes = num_classes
+
+    def _loader(self, split: SplitArrays, train: bool) -> DataLoader:
+        t = self.cfg.trainer
+        sampler = None
+        if train and self.cfg.data.balance == "sampler":
+            w = class_weights(split.labels, self.num_classes)[split.labels]
+            sampler = WeightedRandomSampler(torch.from_numpy(w).double(), len(split),
+                                            replacement=True)
+        batch = t.batch_size if train else max(t.batch_size, 256)
+        return DataLoader(
+            ArrayDataset(split.images, split.labels), batch_size=batch,
+            shuffle=train and sampler is None, sampler=sampler, collate_fn=collate_batch,
+            num_workers=t.num_workers, persistent_workers=t.num_workers > 0,
+            pin_memory=torch.cuda.is_available(), drop_last=train and len(split) > t.batch_size,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.splits.train, True)
+
+    def val_dataloader(self) -> DataLoader | list:
+        if self.splits.val is None or self.cfg.data.train_on == "train+val":
+            return []
+        return self._loader(self.splits.val, False)

@@ -1,0 +1,153 @@
+"""The LightningModule: batch preprocessing + augmentation, loss, metrics, optimisers.
+
+The same module runs on CPU, one GPU or many (DDP): nothing here depends on the device count.
+Batches arrive as uint8 (N,H,W[,C]); ``on_after_batch_transfer`` converts them on the target
+device, augments training batches as whole-tensor ops and normalises with ``ferkit.preprocess``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ferkit.preprocess import normalize
+from ferkit.train.augment import BatchAugmenter
+from ferkit.train.config import TrainConfig
+from ferkit.train.optim import build_optimizer, build_scheduler, warmup_factor
+
+_LUMA = (0.299, 0.587, 0.114)
+
+
+def to_float_batch(images: torch.Tensor, in_chans: int) -> torch.Tensor:
+    """uint8 (N,H,W[,C]) → float (N,in_chans,H,W) in [0,1] (gray↔RGB as ``match_channels``)."""
+    x = images if images.dim() == 4 else images.unsqueeze(-1)
+    x = x.permute(0, 3, 1, 2).float().div_(255.0)
+    c = x.shape[1]
+    if c == 1 and in_chans == 3:
+        return x.expand(-1, 3, -1, -1).contiguous()
+    if c == 3 and in_chans == 1:
+        w = torch.tensor(_LUMA, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+        return (x * w).sum(1, keepdim=True)
+    return x.contiguous()
+
+
+class FerModule(L.LightningModule):
+    """Wraps a ferkit model; ``history`` (one dict per epoch) is kept by ``RunRecorder``."""
+
+    def __init__(self, model: nn.Module, cfg: TrainConfig, *,
+                 class_weights: torch.Tensor | None = None, frozen: set[str] | None = None) -> None:
+        super().__init__()
+        self.model = model
+        self.cfg = cfg
+        self.info = model.ferkit_info
+        self.num_classes = len(self.info.labels)
+        self.augment = BatchAugmenter(cfg.augment, self.info.input_size, self.num_classes)
+        self.register_buffer("class_weights", class_weights, persistent=False)
+        self.frozen = frozen or set()
+        self.aug_gen: torch.Generator | None = None
+        self._warmup_steps = 0
+        self._base_lrs: list[float] = []
+
+    # ---- data -------------------------------------------------------------------------------
+    def _generator(self, device: torch.device) -> torch.Generator:
+        if self.aug_gen is None or self.aug_gen.device != device:
+            gen = torch.Generator(device=device)
+            gen.manual_seed(self.cfg.seed * 1000 + self.global_rank + 1)
+            self.aug_gen = gen
+        return self.aug_gen
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        images, labels = batch
+        x = to_float_batch(images, self.info.in_chans)
+        if self.trainer is not None and self.trainer.training:
+            x, labels = self.augment(x, labels, self._generator(x.device))
+        elif x.shape[-1] != self.info.input_size:  # eval on crop-trained data: centre view
+            x = F.interpolate(x, size=(self.info.input_size,) * 2, mode="bilinear",
+                              align_corners=False, antialias=True)
+        return normalize(x, self.info), labels
+
+    # ---- steps ------------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(logits.float(), target, weight=self.class_weights,
+                               label_smoothing=self.cfg.loss.label_smoothing)
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        logits = self(x)
+        loss = self.loss(logits, y)
+        hard = y if y.dim() == 1 else y.argmax(1)
+        acc = (logits.argmax(1) == hard).float().mean()
+        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True,
+                 batch_size=x.shape[0], sync_dist=True)
+        self.log("train_acc", acc, on_step=False, on_epoch=True, prog_bar=True,
+                 batch_size=x.shape[0], sync_dist=True)
+        return loss
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        x, y = batch
+        logits = self(x)
+        if self.cfg.trainer.val_tta == "flip":
+            logits = 0.5 * (logits + self(x.flip(-1)))
+        loss = F.cross_entropy(logits.float(), y)
+        acc = (logits.argmax(1) == y).float().mean()
+        self.log("val_loss", loss, on_epoch=True, prog_bar=True, batch_size=x.shape[0],
+                 sync_dist=True)
+        self.log("val_acc", acc, on_epoch=True, prog_bar=True, batch_size=x.shape[0],
+                 sync_dist=True)
+
+    # ---- optimisation -----------------------------------------------------------------------
+    def configure_optimizers(self) -> Any:
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        opt = build_optimizer(params, self.cfg.optimizer)
+        total = int(self.trainer.estimated_stepping_batches)
+        per_epoch = max(total // max(self.trainer.max_epochs or 1, 1), 1)
+        self._warmup_steps = int(self.cfg.scheduler.warmup_epochs * per_epoch)
+        sched = build_scheduler(opt, self.cfg.scheduler, total, per_epoch, self.cfg.optimizer.lr)
+        return opt if sched is None else {"optimizer": opt, "lr_scheduler": sched}
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        """Linear warm-up on top of the schedule (overrides lr during the first steps)."""
+        if self._warmup_steps <= 0 or self.global_step >= self._warmup_steps:
+            return
+        opt = self.optimizers(use_pl_optimizer=False)
+        if not self._base_lrs:
+            self._base_lrs = [g.get("initial_lr", g["lr"]) for g in opt.param_groups]
+        f = warmup_factor(self.global_step, self._warmup_steps)
+        for group, base in zip(opt.param_groups, self._base_lrs, strict=True):
+            group["lr"] = base * f
+
+    def train(self, mode: bool = True) -> FerModule:
+        """Frozen backbone parts keep BatchNorm in inference mode (Keras-style freezing)."""
+        super().train(mode)
+        if mode and self.frozen:
+            for name, module in self.model.named_modules():
+                if name in self.frozen and isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
+        return self
+
+    # ---- resume state -----------------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self.aug_gen is not None:
+            checkpoint["ferkit_aug_rng"] = self.aug_gen.get_state()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("ferkit_aug_rng")
+        if state is not None:
+            self._pending_rng = state
+
+    def on_train_start(self) -> None:
+        state = getattr(self, "_pending_rng", None)
+        if state is not None:
+            self._generator(self.device).set_state(state)
+            self._pending_rng = None
+
+    def current_lr(self) -> float:
+        opt = self.optimizers(use_pl_optimizer=False)
+        return float(opt.param_groups[0]["lr"])

@@ -1,0 +1,314 @@
+"""``train(cfg) -> TrainResult``: the library entry point behind ``ferkit train``.
+
+Builds data, model and Lightning objects from a ``TrainConfig``, fits (optionally resuming from
+``RUN_DIR/resume/state.ckpt``), then calibrates the best checkpoint's temperature on the
+validation split and writes an evaluation report into ``RUN_DIR/eval/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ferkit.checkpoint import CheckpointMeta, load_model, read_meta, save_checkpoint
+from ferkit.config import to_dict
+from ferkit.errors import ConfigError, DataError
+from ferkit.io import atomic_write_json, atomic_write_text
+from ferkit.seed import seed_everything
+from ferkit.train.callbacks import RESUME_FILE, ResumeState, RunRecorder
+from ferkit.train.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    """What a finished run produced (paths inside ``run_dir``) and its headline numbers."""
+
+    run_dir: Path
+    best_checkpoint: Path
+    last_checkpoint: Path
+    epochs: int
+    best_epoch: int | None
+    best_val_acc: float | None
+    temperature: float
+    wall_time_s: float
+    images_per_s: float | None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    eval_report: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        from ferkit.io import to_jsonable
+
+        return to_jsonable(dataclasses.asdict(self))
+
+
+def default_run_dir(cfg: TrainConfig) -> Path:
+    return Path("runs") / f"{cfg.model.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def prepare_run_dir(cfg: TrainConfig, resume: bool) -> Path:
+    """Create the run directory; refuse to overwrite a finished or resumable run by accident."""
+    run_dir = Path(cfg.output) if cfg.output else default_run_dir(cfg)
+    state = run_dir / RESUME_FILE
+    if resume:
+        if not state.is_file():
+            raise ConfigError(f"--resume: {str(state)!r} does not exist; nothing to resume in "
+                              f"{str(run_dir)!r}")
+    elif (run_dir / "config.yaml").exists():
+        raise ConfigError(f"run directory {str(run_dir)!r} already holds a run; pass --resume to "
+                          "continue it or choose another --output")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def load_resume_config(run_dir: str | Path, overrides: list[str] | tuple[str, ...] = ()
+                       ) -> TrainConfig:
+    """The config a run was started with (``RUN_DIR/config.yaml``), plus optional overrides."""
+    from ferkit.train.config import load_train_config
+
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise ConfigError(f"--resume: {str(path)!r} does not exist; is {str(run_dir)!r} a run "
+                          "directory?")
+    cfg = load_train_config(path, overrides)
+    cfg.output = str(run_dir)
+    return cfg
+
+
+def _load_data(cfg: TrainConfig):
+    from ferkit.data import load_dataset
+
+    if not cfg.data.path:
+        raise ConfigError("no training data: pass --data PATH (or data.path=...)")
+    dataset = load_dataset(cfg.data.path, format=cfg.data.format, color=cfg.data.color)
+    if "train" not in dataset.splits or len(dataset.splits["train"]) == 0:
+        raise DataError(f"dataset {cfg.data.path!r} has no 'train' split (splits: "
+                        f"{', '.join(dataset.splits) or 'none'})")
+    return dataset
+
+
+def build_model(cfg: TrainConfig, classes: tuple[str, ...]) -> tuple[torch.nn.Module, set[str],
+                                                                       float]:
+    """Create (or continue from ``init_from``) the model; returns (model, frozen, temperature)."""
+    from ferkit.models import create_model
+
+    in_chans = cfg.model.in_chans or (3 if cfg.data.color == "rgb" else 1)
+    temperature = 1.0
+    if cfg.model.init_from:
+        model, meta = load_model(cfg.model.init_from, eval_mode=False)
+        if meta.model != cfg.model.name:
+            raise ConfigError(f"model.init_from={cfg.model.init_from!r} holds model "
+                              f"{meta.model!r}, but model.name is {cfg.model.name!r}")
+        temperature = meta.temperature
+        if tuple(meta.labels) != tuple(classes):
+            model.reset_classifier(len(classes))
+    else:
+        model = create_model(cfg.model.name, num_classes=len(classes), in_chans=in_chans,
+                             pretrained=cfg.model.pretrained, **cfg.model.kwargs)
+    model.ferkit_info = dataclasses.replace(model.ferkit_info, labels=tuple(classes))
+    frozen = freeze_backbone(model, len(classes)) if cfg.model.freeze_backbone else set()
+    return model, frozen, temperature
+
+
+def freeze_backbone(model: torch.nn.Module, num_classes: int) -> set[str]:
+    """Freeze all but a fresh classifier head (found as the parameters ``reset_classifier`` adds).
+
+    Returns the names of the frozen sub-modules (their BatchNorm stays in eval mode).
+    """
+    before = {id(p) for p in model.parameters()}
+    model.reset_classifier(num_classes)
+    head = {id(p) for p in model.parameters()} - before
+    if not head:
+        raise ConfigError("model.freeze_backbone: the model's reset_classifier added no new "
+                          "parameters, so the head cannot be told apart")
+    for p in model.parameters():
+        p.requires_grad_(id(p) in head)
+    return {name for name, m in model.named_modules()
+            if any(True for _ in m.parameters(recurse=False))
+            and not any(p.requires_grad for p in m.parameters(recurse=False))}
+
+
+def make_meta(cfg: TrainConfig, model: torch.nn.Module, dataset, history: list[dict[str, Any]],
+              temperature: float = 1.0) -> CheckpointMeta:
+    best = max((r for r in history if r.get("val_acc") is not None),
+               key=lambda r: r["val_acc"], default=history[-1] if history else {})
+    return CheckpointMeta(
+        model=cfg.model.name, info=model.ferkit_info, model_kwargs=dict(cfg.model.kwargs),
+        num_classes=len(model.ferkit_info.labels), config=to_dict(cfg),
+        metrics={k: v for k, v in best.items() if v is not None}, history=list(history),
+        data_fingerprint=dataset.fingerprint, seed=cfg.seed, temperature=temperature,
+        extra={"data_path": str(cfg.data.path), "val_split": cfg.data.val_split,
+               "train_on": cfg.data.train_on,
+               "crop_fraction": cfg.augment.crop_fraction if cfg.augment.crops else None},
+    )
+
+
+def write_run_files(run_dir: Path, cfg: TrainConfig) -> None:
+    import yaml
+
+    atomic_write_text(run_dir / "config.yaml",
+                      yaml.safe_dump(to_dict(cfg), sort_keys=False, default_flow_style=None))
+    atomic_write_text(run_dir / "seed", f"{cfg.seed}\n")
+
+
+def train(cfg: TrainConfig, *, resume: bool = False, progress: bool | None = None,
+          log_fn=None) -> TrainResult:
+    """Train ``cfg.model`` on ``cfg.data``; everything lands in the run directory."""
+    from ferkit.train.datamodule import FerDataModule, class_weights, prepare_splits
+    from ferkit.train.module import FerModule
+
+    t_start = time.perf_counter()
+    cfg.validate_names()
+    run_dir = prepare_run_dir(cfg, resume)
+    cfg.output = str(run_dir)
+    rng = seed_everything(cfg.seed)
+    dataset = _load_data(cfg)
+    model, frozen, temperature = build_model(cfg, tuple(dataset.classes))
+    info = model.ferkit_info
+    from ferkit.ensemble.tta import crop_size_for
+
+    stored = (crop_size_for(info.input_size, cfg.augment.crop_fraction) if cfg.augment.crops
+              else info.input_size)
+    splits = prepare_splits(dataset, cfg, stored, info.interpolation, rng)
+    weights = None
+    if cfg.data.balance == "loss_weights":
+        weights = torch.from_numpy(class_weights(splits.train.labels, len(dataset.classes)))
+    module = FerModule(model, cfg, class_weights=weights, frozen=frozen)
+    datamodule = FerDataModule(splits, cfg, len(dataset.classes))
+    if not resume:
+        write_run_files(run_dir, cfg)
+
+    def save_fn(path: Path, history: list[dict[str, Any]]) -> None:
+        save_checkpoint(path, module.model.state_dict(),
+                        make_meta(cfg, module.model, dataset, history, temperature))
+
+    recorder = RunRecorder(run_dir, save_fn, log_fn)
+    with quiet_lightning():
+        trainer = build_trainer(cfg, run_dir, recorder, progress)
+    ckpt = str(run_dir / RESUME_FILE) if resume else None
+    with quiet_lightning():
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
+    if not trainer.is_global_zero:
+        return _result(run_dir, recorder, temperature, t_start)
+    return finish_run(cfg, run_dir, dataset, splits, recorder, t_start, log_fn)
+
+
+@contextlib.contextmanager
+def quiet_lightning():
+    """Hide Lightning's banner/tips and known-harmless warnings; ours say what matters."""
+    logger = logging.getLogger("lightning.pytorch")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            for pattern in (".*does not have many workers.*", ".*ended before the epoch ended.*",
+                            ".*on_after_batch_transfer.*", ".*LeafSpec.*",
+                            ".*litlogger.*", ".*is_leaf.*"):
+                warnings.filterwarnings("ignore", pattern)
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def build_trainer(cfg: TrainConfig, run_dir: Path, recorder: RunRecorder,
+                  progress: bool | None):
+    import lightning as L
+    from lightning.pytorch.callbacks import EarlyStopping
+    from lightning.pytorch.loggers import CSVLogger
+
+    t = cfg.trainer
+    callbacks: list[Any] = [recorder, ResumeState(run_dir, t.ckpt_every_n_steps)]
+    has_val = cfg.data.train_on == "train"
+    if t.early_stopping and has_val:
+        callbacks.append(EarlyStopping(monitor="val_acc", mode="max", patience=t.early_stopping))
+    show = t.progress if progress is None else progress
+    if show:
+        from lightning.pytorch.callbacks import RichProgressBar
+
+        callbacks.append(RichProgressBar(console_kwargs={"stderr": True}))
+    precision = t.precision
+    if precision == "auto":
+        precision = "16-mixed" if torch.cuda.is_available() else "32-true"
+    loggers: list[Any] = [CSVLogger(str(run_dir), name="logs")]
+    try:
+        import tensorboard  # noqa: F401
+        from lightning.pytorch.loggers import TensorBoardLogger
+
+        loggers.append(TensorBoardLogger(str(run_dir), name="tb"))
+    except ImportError:
+        pass
+    devices: Any = int(t.devices) if t.devices.lstrip("-").isdigit() else t.devices
+    return L.Trainer(
+        max_epochs=t.epochs, accelerator=t.accelerator, devices=devices, strategy=t.strategy,
+        num_nodes=t.num_nodes, precision=precision, callbacks=callbacks, logger=loggers,
+        gradient_clip_val=t.gradient_clip or None, enable_checkpointing=False,
+        enable_progress_bar=show, enable_model_summary=False, num_sanity_val_steps=0,
+        log_every_n_steps=10, default_root_dir=str(run_dir),
+        limit_val_batches=1.0 if has_val else 0,
+    )
+
+
+def _result(run_dir: Path, recorder: RunRecorder, temperature: float, t_start: float,
+            eval_path: Path | None = None) -> TrainResult:
+    hist = recorder.history
+    rates = [r["images_per_s"] for r in hist if r.get("images_per_s")]
+    best_acc = max((r["val_acc"] for r in hist if r.get("val_acc") is not None), default=None)
+    return TrainResult(
+        run_dir=run_dir, best_checkpoint=run_dir / "best.safetensors",
+        last_checkpoint=run_dir / "last.safetensors", epochs=len(hist),
+        best_epoch=recorder.best_epoch, best_val_acc=best_acc, temperature=temperature,
+        wall_time_s=round(time.perf_counter() - t_start, 2),
+        images_per_s=float(np.median(rates)) if rates else None, history=hist,
+        eval_report=eval_path,
+    )
+
+
+def finish_run(cfg: TrainConfig, run_dir: Path, dataset, splits, recorder: RunRecorder,
+               t_start: float, log_fn=None) -> TrainResult:
+    """Calibrate best.safetensors on val, plot the curves, write the val evaluation report."""
+    from ferkit.eval.plots import plot_learning_curves
+
+    best = run_dir / "best.safetensors"
+    temperature = read_meta(best).temperature
+    has_val = splits.val is not None and cfg.data.train_on == "train"
+    if cfg.trainer.fit_temperature and has_val:
+        temperature = calibrate_checkpoint(best, splits.val.images, splits.val.labels)
+        if log_fn:
+            log_fn(f"temperature scaling on {cfg.data.val_split}: T = {temperature:.3f}")
+    plot_learning_curves(recorder.history, run_dir / "learning_curves.png")
+    eval_path = None
+    if cfg.trainer.final_eval and cfg.data.val_split in dataset.splits:
+        from ferkit.eval.report import evaluate
+
+        report = evaluate(best, dataset, split=cfg.data.val_split, output=run_dir / "eval",
+                          progress=False)
+        eval_path = run_dir / "eval" / "report.json"
+        if log_fn:
+            log_fn(f"evaluation on {cfg.data.val_split}: accuracy {report.accuracy:.4f} "
+                   f"macro-F1 {report.macro_f1:.4f} ECE {report.ece:.4f} → {eval_path}")
+    result = _result(run_dir, recorder, temperature, t_start, eval_path)
+    atomic_write_json(run_dir / "result.json", result.to_dict())
+    return result
+
+
+def calibrate_checkpoint(path: Path, images: np.ndarray, labels: np.ndarray) -> float:
+    """Fit a temperature on (images, labels) and store it in the checkpoint (atomically)."""
+    from ferkit.ensemble.tta import predict_logits
+    from ferkit.eval.calibration import fit_temperature
+
+    model, meta = load_model(path)
+    logits = predict_logits(model, images, meta.info, "none")
+    temperature = fit_temperature(logits, labels)
+    meta.temperature = temperature
+    save_checkpoint(path, model.state_dict(), meta)
+    return temperature
