@@ -47,3 +47,20 @@ def test_onnx_export_parity(name, in_chans, tmp_path):
     crops = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
     np.testing.assert_allclose(OnnxBackend(result.path, threads=1).predict_proba(crops),
                                TorchBackend(ckpt).predict_proba(crops), atol=1e-4)
+
+
+#: full-size representatives (default-model family + the fast MobileNet-style one); ~4 s in all
+FULL_SIZE = [n for n in ("efficientnet_lite0", "mobilenet_small") if n in list_models()]
+
+
+@pytest.mark.parametrize("name", FULL_SIZE)
+def test_full_size_export_parity(name, tmp_path):
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=7, in_chans=3).eval()
+    _randomise_norm_stats(model, 1)
+    ckpt = save_checkpoint(tmp_path / f"{name}.safetensors", model.state_dict(),
+                           CheckpointMeta(model=name, info=model.ferkit_info, num_classes=7))
+    result = export_onnx(ckpt, tmp_path / f"{name}.onnx")
+    assert result.max_abs_diff is not None and result.max_abs_diff < 1e-3
+    assert result.input_shape == ("batch", 3, model.ferkit_info.input_size,
+                                  model.ferkit_info.input_size)

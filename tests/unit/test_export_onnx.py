@@ -121,3 +121,14 @@ def test_cli_export_bad_opset(cli, tmp_path):
     ckpt, _ = _checkpoint(tmp_path / "m.safetensors")
     code, _, err = cli("export", ckpt, "--opset", "3")
     assert code == 1 and "opset" in err
+
+
+def test_dynamo_exporter_needs_onnxscript(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("onnxscript") is not None:
+        pytest.skip("onnxscript is installed: the dynamo exporter is available")
+    ckpt, _ = _checkpoint(tmp_path / "m.safetensors")
+    with pytest.raises(ExportError, match="pip install onnxscript"):
+        export_onnx(ckpt, tmp_path / "m.onnx", exporter="dynamo")
+    assert not (tmp_path / "m.onnx").exists()
