@@ -1,0 +1,142 @@
+"""Media input: image files, folders, video files and cameras, streamed frame by frame.
+
+``VideoReader`` accepts a path or an integer camera index, so the webcam (``ferkit live``) and
+video files (``ferkit predict clip.mp4``) go through the same code. Frames are decoded one at a
+time and never accumulated: memory stays flat however long the video is.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ferkit.errors import MediaError
+
+IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm",
+                        ".ppm", ".pbm", ".jp2"})
+VIDEO_EXTS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg",
+                        ".wmv", ".flv", ".3gp", ".ts"})
+DEFAULT_FPS = 30.0
+
+
+class StopVideo(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised by a per-frame callback to end a stream early (the results so far are kept)."""
+
+
+def is_video(path: str | os.PathLike[str]) -> bool:
+    return Path(path).suffix.lower() in VIDEO_EXTS
+
+
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Decode an image file to BGR uint8 (H, W, 3); MediaError with the file name if it fails."""
+    import cv2
+
+    p = Path(path)
+    if not p.is_file():
+        raise MediaError(f"image {str(p)!r} does not exist")
+    try:
+        data = np.fromfile(str(p), dtype=np.uint8)  # handles non-ASCII paths, unlike imread
+    except OSError as exc:
+        raise MediaError(f"cannot read image {str(p)!r}: {exc.strerror or exc}") from None
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        raise MediaError(f"cannot decode image {str(p)!r} (corrupt or not an image file)")
+    return image
+
+
+def expand_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Files as given plus every image/video found recursively in folders, in sorted order.
+
+    A path that does not exist raises MediaError at once: a typo should not cost a long run.
+    """
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file()
+                           and f.suffix.lower() in IMAGE_EXTS | VIDEO_EXTS)
+            if not found:
+                raise MediaError(f"folder {str(p)!r} contains no images or videos "
+                                 f"(looked for {', '.join(sorted(IMAGE_EXTS | VIDEO_EXTS))})")
+            out.extend(found)
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise MediaError(f"input {str(p)!r} does not exist")
+    if not out:
+        raise MediaError("no input given: pass image files, folders or videos")
+    return out
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A decoded frame: its index in the stream, its time in seconds, and the BGR pixels."""
+
+    index: int
+    timestamp: float
+    image: np.ndarray
+
+
+class VideoReader:
+    """Iterate over the frames of a video file or a camera (``source`` an int index).
+
+    ``stride`` keeps every n-th frame (the others are grabbed, not converted);
+    ``max_frames`` caps the number of frames *kept*. Timestamps come from the frame index and the
+    container's fps for files, from the wall clock for cameras.
+    """
+
+    def __init__(self, source: int | str | os.PathLike[str]) -> None:
+        import cv2
+
+        self.is_camera = isinstance(source, int)
+        self.source = f"camera:{source}" if self.is_camera else str(source)
+        if not self.is_camera and not Path(source).is_file():
+            raise MediaError(f"video {self.source!r} does not exist")
+        self.cap = cv2.VideoCapture(source if self.is_camera else str(source))
+        if not self.cap.isOpened():
+            self.cap.release()
+            what = "camera" if self.is_camera else "video"
+            raise MediaError(f"cannot open {what} {self.source!r} (unreadable, corrupt, "
+                             f"or an unsupported codec)")
+        fps = float(self.cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.fps = fps if math.isfinite(fps) and 0 < fps < 1000 else DEFAULT_FPS
+        self.width = int(self.cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
+        self.height = int(self.cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+        count = int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self.frame_count = None if self.is_camera or count <= 0 else count
+        self.frames_read = 0
+
+    def frames(self, stride: int = 1, max_frames: int | None = None) -> Iterator[Frame]:
+        if stride < 1:
+            raise MediaError(f"stride must be >= 1, got {stride}")
+        start, kept, index = time.monotonic(), 0, -1
+        while max_frames is None or kept < max_frames:
+            index += 1
+            if index % stride and self.cap.grab():
+                self.frames_read += 1
+                continue
+            ok, image = (False, None) if index % stride else self.cap.read()
+            if not ok or image is None:
+                break
+            self.frames_read += 1
+            t = time.monotonic() - start if self.is_camera else index / self.fps
+            kept += 1
+            yield Frame(index, t, image)
+        if self.frames_read == 0:
+            raise MediaError(f"no frame could be decoded from {self.source!r} "
+                             f"(corrupt or unsupported video)")
+
+    def close(self) -> None:
+        self.cap.release()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
