@@ -27,6 +27,11 @@ class TinyCNN(nn.Module):
                                      mean=(0.5,) * in_chans, std=(0.5,) * in_chans,
                                      reference="ferkit test model")
 
+    @property
+    def cam_layer(self) -> nn.Module:
+        """The last ReLU before global pooling (its output is the last conv feature map)."""
+        return self.features[6]
+
     def forward_features(self, x):
         return self.features(x)
 
