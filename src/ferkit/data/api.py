@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -55,17 +56,39 @@ def load_dataset(path: str | os.PathLike[str], format: str | None = None, color:
         raise ConfigError(str(exc)) from None
     root = _existing(path)
     fmt: DatasetFormat = DATASETS.get(format) if format else DATASETS.get(detect_format(root))
-    source = fmt.scan(root)
-    fp = _cache.fingerprint(root, source.files())
-    entry = _cache.cache_file(_cache.cache_key(fp, fmt.name, root, color, hw), fmt.name)
-    decoded = _cache.load(entry) if cache else None
-    if decoded is None:
-        decoded = source.read(color, hw, progress)
-        if cache:
-            _cache.save(entry, decoded)
+    try:
+        source = fmt.scan(root)
+        fp = _cache.fingerprint(root, source.files())
+        entry = _cache_entry(fp, fmt.name, root, color, hw) if cache else None
+        decoded = _cache.load(entry) if entry else None
+        if decoded is None:
+            decoded = source.read(color, hw, progress)
+            if entry:
+                _save_quietly(entry, decoded)
+    except OSError as exc:  # unreadable folder, file vanished while scanning, ...
+        raise DataError(f"cannot read {exc.filename or str(root)!r}: "
+                        f"{exc.strerror or exc}") from None
     return Dataset(format=fmt.name, root=root, classes=decoded.classes, splits=decoded.splits,
                    fingerprint=fp, color=color, skipped=decoded.skipped,
                    source_sizes=decoded.source_sizes)
+
+
+def _cache_entry(fp: str, fmt: str, root: Path, color: str,
+                 hw: tuple[int, int] | None) -> Path | None:
+    try:
+        return _cache.cache_file(_cache.cache_key(fp, fmt, root, color, hw), fmt)
+    except OSError as exc:  # the cache folder cannot be created: load without it
+        logging.getLogger("ferkit.data").warning("dataset cache disabled: %s", exc)
+        return None
+
+
+def _save_quietly(entry: Path, decoded: _cache.Decoded) -> None:
+    """A cache that cannot be written (read-only, disk full) costs speed, not the load."""
+    try:
+        _cache.save(entry, decoded)
+    except OSError as exc:
+        logging.getLogger("ferkit.data").warning("could not write dataset cache %s: %s",
+                                                 entry, exc)
 
 
 def _existing(path: str | os.PathLike[str]) -> Path:
