@@ -57,6 +57,25 @@ def to_model_input(images: np.ndarray, info: ModelInfo, *, resize: bool = True):
     return normalize(x, info)
 
 
+def to_model_input_numpy(images: np.ndarray, info: ModelInfo, *, resize: bool = True
+                         ) -> np.ndarray:
+    """``to_model_input`` in numpy only (bit-identical values; contiguous float32 NCHW).
+
+    For ONNX Runtime: skips torch's per-call overhead (~4x less CPU time at batch 1).
+    """
+    arr = np.asarray(images)
+    if arr.dtype != np.uint8:
+        raise ValueError(f"expected uint8 images, got {arr.dtype}")
+    if resize:
+        arr = resize_batch(arr, info.input_size, info.interpolation)
+    arr = match_channels(arr, info.in_chans)
+    x = arr.transpose(0, 3, 1, 2).astype(np.float32, order="C")
+    x /= np.float32(255.0)  # same float32 operations, same order, as the torch version
+    x -= np.asarray(info.mean, dtype=np.float32).reshape(1, -1, 1, 1)
+    x /= np.asarray(info.std, dtype=np.float32).reshape(1, -1, 1, 1)
+    return x
+
+
 def normalize(x, info: ModelInfo):
     """In-place mean/std normalisation of a float tensor in [0,1] (N,C,H,W)."""
     import torch

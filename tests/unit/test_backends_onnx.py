@@ -12,7 +12,7 @@ from ferkit.export import onnx as onnx_export
 from ferkit.export.onnx import export_onnx, physical_cores, session_options
 from ferkit.inference.backends import BACKENDS, OnnxBackend, TorchBackend, load_backend
 from ferkit.models import create_model
-from ferkit.preprocess import to_model_input
+from ferkit.preprocess import to_model_input, to_model_input_numpy
 from ferkit.types import ModelInfo
 
 
@@ -104,9 +104,27 @@ def test_to_model_input_is_contiguous_and_exact(shape, in_chans):
                      std=(0.2,) * in_chans)
     crops = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
     x = to_model_input(crops, info).numpy()
+    np.testing.assert_array_equal(to_model_input_numpy(crops, info), x)  # bit-identical
     assert x.flags.c_contiguous and x.dtype == np.float32
     assert x.shape == (shape[0], in_chans, 24, 24)
     if shape[1] == 24 and (len(shape) == 4) == (in_chans == 3):  # no resize, no channel change
         nchw = crops[:, None] if crops.ndim == 3 else crops.transpose(0, 3, 1, 2)
         expected = (nchw.astype(np.float32) / np.float32(255) - np.float32(0.4)) / np.float32(0.2)
         np.testing.assert_array_equal(x, expected)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_numpy_preprocessing_is_bit_identical_to_torch(seed):
+    rng = np.random.default_rng(seed)
+    in_chans = 3 if seed % 2 else 1
+    info = ModelInfo("x", input_size=int(rng.integers(16, 70)), in_chans=in_chans,
+                     mean=tuple(rng.uniform(0.3, 0.6, in_chans)),
+                     std=tuple(rng.uniform(0.1, 0.4, in_chans)),
+                     interpolation=("bilinear", "bicubic", "area", "nearest")[seed])
+    size = int(rng.integers(20, 90))
+    crops = rng.integers(0, 256, (5, size, size, 3) if seed > 1 else (5, size, size),
+                         dtype=np.uint8)
+    np.testing.assert_array_equal(to_model_input_numpy(crops, info),
+                                  to_model_input(crops, info).numpy())
+    with pytest.raises(ValueError, match="uint8"):
+        to_model_input_numpy(crops.astype(np.float32), info)

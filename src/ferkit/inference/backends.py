@@ -96,9 +96,9 @@ class OnnxBackend(Backend):
         self.input_name = self.session.get_inputs()[0].name
 
     def logits(self, crops: np.ndarray) -> np.ndarray:
-        from ferkit.preprocess import to_model_input
+        from ferkit.preprocess import to_model_input_numpy
 
-        x = to_model_input(crops, self.info).numpy()  # contiguous float32 NCHW, no copy
+        x = to_model_input_numpy(crops, self.info)  # == to_model_input(...).numpy(), no torch
         return self.session.run(None, {self.input_name: x})[0].astype(np.float32, copy=False)
 
 
