@@ -29,7 +29,8 @@ Decoded = tuple["np.ndarray | None", str]
 
 
 def is_image_name(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+    dot = name.rfind(".")  # (not os.path.splitext: this runs for every file on every load)
+    return dot > 0 and name[dot:].lower() in IMAGE_EXTENSIONS
 
 
 def convert_color(img: np.ndarray, color: str) -> np.ndarray:
