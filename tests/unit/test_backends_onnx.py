@@ -128,3 +128,39 @@ def test_numpy_preprocessing_is_bit_identical_to_torch(seed):
                                   to_model_input(crops, info).numpy())
     with pytest.raises(ValueError, match="uint8"):
         to_model_input_numpy(crops.astype(np.float32), info)
+
+
+def _image(tmp_path):
+    import cv2
+
+    path = tmp_path / "img.png"
+    cv2.imwrite(str(path), np.random.default_rng(0).integers(0, 256, (60, 50, 3), np.uint8))
+    return path
+
+
+def test_cli_predict_onnx_matches_torch(cli, tmp_path):
+    import json
+
+    ckpt, image = _checkpoint(tmp_path / "m.safetensors", temperature=1.5), _image(tmp_path)
+    onnx_path = export_onnx(ckpt, tmp_path / "m.onnx").path
+    probs = {}
+    for backend, model in (("torch", ckpt), ("onnx", onnx_path), ("onnx", ckpt)):
+        code, out, err = cli("predict", image, "--model", model, "--backend", backend,
+                             "--no-face-mode", "whole-image", "--json")
+        assert code == 0, err
+        (face,) = json.loads(out)["images"][0]["faces"]
+        probs[(backend, str(model))] = np.array(list(face["probs"].values()))
+    first, *rest = probs.values()
+    for p in rest:
+        np.testing.assert_allclose(p, first, atol=1e-4)
+
+
+def test_cli_predict_onnx_without_metadata(cli, tmp_path):
+    ckpt = _checkpoint(tmp_path / "m.safetensors")
+    model = onnx.load(str(export_onnx(ckpt, tmp_path / "m.onnx").path))
+    del model.metadata_props[:]
+    onnx.save(model, str(tmp_path / "bare.onnx"))
+    code, out, err = cli("predict", _image(tmp_path), "--model", tmp_path / "bare.onnx",
+                         "--backend", "onnx")
+    assert code == 1 and out == ""
+    assert "no ferkit metadata" in err and len(err.strip().splitlines()) == 1

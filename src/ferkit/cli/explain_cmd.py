@@ -18,7 +18,8 @@ def explain(
     detect: bool = typer.Option(True, "--detect/--no-detect",
                                 help="Detect faces, or treat each image as one face crop."),
     detector: str = typer.Option("haar", "--detector", help="Face detector (registered name)."),
-    no_face: str = typer.Option("skip", "--no-face", help="skip, whole-image or error."),
+    no_face: str = typer.Option("skip", "--no-face-mode",
+                                help="Images without a face: skip, whole-image or error."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """Explain what the classifier looked at, for every face in IMAGES."""
@@ -30,7 +31,7 @@ def explain(
     for note in sorted({n for r in results for n in r.notes}):
         warn(note)
     for missing in sorted({str(p) for p in images} - {r.image for r in results}):
-        warn(f"no face found in {missing}; nothing written (try --no-face whole-image)")
+        warn(f"no face found in {missing}; nothing written (try --no-face-mode whole-image)")
     if as_json:
         emit_json({"output": str(output), "faces": results})
         return
