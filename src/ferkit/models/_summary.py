@@ -32,7 +32,8 @@ def count_macs(model, input_size: int | None = None, in_chans: int | None = None
 
     info = model.ferkit_info
     size = input_size or info.input_size
-    x = torch.zeros(1, in_chans or info.in_chans, size, size)
+    device = next(model.parameters()).device  # works for models built on the 'meta' device
+    x = torch.zeros(1, in_chans or info.in_chans, size, size, device=device)
     was_training = model.training
     model.eval()
     try:
@@ -45,8 +46,15 @@ def count_macs(model, input_size: int | None = None, in_chans: int | None = None
 
 def summarize(name: str, *, macs: bool = True, num_classes: int = 7,
               in_chans: int = 1) -> ModelSummary:
-    """Build ``name`` (random init, no weights loaded) and count its parameters and MACs."""
-    model = create_model(name, num_classes=num_classes, in_chans=in_chans)
+    """Count the parameters and MACs of ``name`` as built with its defaults.
+
+    The model is built on torch's ``meta`` device (shapes only: no memory, no initialisation, no
+    arithmetic), which makes listing ~30 models, one with 30M parameters, take seconds.
+    """
+    import torch
+
+    with torch.device("meta"):
+        model = create_model(name, num_classes=num_classes, in_chans=in_chans)
     meta = MODELS.meta(name)
     info = model.ferkit_info
     return ModelSummary(
