@@ -64,28 +64,39 @@ def _finish(run, report, json_out: bool) -> None:
              f"annotations)")
 
 
+def _short(source: str) -> str:
+    """Display name: relative to the working folder when inside it, else the last two parts."""
+    p = Path(source)
+    try:
+        return str(p.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return source if len(p.parts) <= 3 else str(Path("…", *p.parts[-2:]))
+
+
 def _print_table(report) -> None:
     from rich.table import Table
 
     table = Table(show_lines=False)
-    for col in ("source", "face/track", "box x,y,w,h", "label", "confidence", "flags"):
+    table.add_column("source", overflow="fold")
+    for col in ("face/track", "box x,y,w,h / time", "label", "confidence", "flags"):
         table.add_column(col)
     for r in report.images:
         if r.error is not None:
             continue
         if not r.faces:
-            table.add_row(r.source, "-", "-", "no face", "-", "")
+            table.add_row(_short(r.source), "-", "-", "no face", "-", "")
         for i, f in enumerate(r.faces, 1):
             b = f.bbox
-            table.add_row(r.source, str(i), f"{b.x:.0f},{b.y:.0f},{b.w:.0f},{b.h:.0f}",
+            table.add_row(_short(r.source), str(i), f"{b.x:.0f},{b.y:.0f},{b.w:.0f},{b.h:.0f}",
                           f.label, f"{f.confidence:.2f}", ",".join(f.flags))
     for v in report.videos:
         if v.error is not None:
             continue
         if not v.tracks:
-            table.add_row(v.source, "-", "-", "no face", "-", f"{v.frames_processed} frames")
+            table.add_row(_short(v.source), "-", "-", "no face", "-",
+                          f"{v.frames_processed} frames")
         for t in v.tracks:
-            table.add_row(v.source, f"track {t.track_id}", f"{t.first_timestamp:.1f}-"
+            table.add_row(_short(v.source), f"track {t.track_id}", f"{t.first_timestamp:.1f}-"
                           f"{t.last_timestamp:.1f}s", t.label, f"{t.mean_probs[t.label]:.2f}",
                           f"{t.num_frames} frames")
     out_console.print(table)

@@ -128,7 +128,10 @@ class Pipeline:
         if isinstance(image, (str, os.PathLike)):
             source = source or str(image)
             image = read_image(image)
-        return next(self._classify_batch([(source or "<array>", image)]))[0]
+        result = next(self._classify_batch([(source or "<array>", image)]))[0]
+        if self.no_face_mode == "error" and result.error is not None:
+            raise NoFaceError(result.error)
+        return result
 
     def predict_paths(self, paths: Iterable[str | os.PathLike[str]], *,
                       with_images: bool = False) -> Iterator[Any]:
