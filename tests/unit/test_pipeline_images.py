@@ -137,3 +137,12 @@ def test_bad_pipeline_options(model_path):
         Pipeline(model_path, min_confidence=1.5)
     with pytest.raises(ConfigError):
         Pipeline(model_path, no_face_mode="ignore")
+
+
+def test_haar_uses_a_smaller_working_size_on_video(model_path):
+    pipe = Pipeline(model_path, detector="haar")
+    assert pipe.detector.max_side == 640 and pipe.video_detector.max_side == 320
+    fixed = Pipeline(model_path, detector="haar", detector_options={"max_side": 500})
+    assert fixed.detector.max_side == fixed.video_detector.max_side == 500
+    blobs = Pipeline(model_path, detector="test-blobs")
+    assert blobs.video_detector is blobs.detector

@@ -59,7 +59,7 @@ class HaarDetector(Detector):
 
     name = "haar"
 
-    def __init__(self, cascade: str = "alt2", *, max_side: int | None = 400,
+    def __init__(self, cascade: str = "alt2", *, max_side: int | None = 640,
                  detect_scale: float = 1.0, scale_factor: float = 1.1, min_neighbors: int = 5,
                  min_size: int = 20, equalize: bool = False, eyes: bool = False) -> None:
         if scale_factor <= 1.0:
@@ -106,14 +106,14 @@ class HaarDetector(Detector):
         return centres
 
 
-@DETECTORS.register("haar", speed="fast", landmarks="optional eyes",
+@DETECTORS.register("haar", speed="fast", landmarks="optional eyes", video_max_side=320,
                     summary="OpenCV Haar cascade (frontalface_alt2), real time on CPU")
 def haar(**options) -> HaarDetector:
     options.setdefault("cascade", "alt2")
     return HaarDetector(**options)
 
 
-@DETECTORS.register("haar-default", speed="fast", landmarks="optional eyes",
+@DETECTORS.register("haar-default", speed="fast", landmarks="optional eyes", video_max_side=320,
                     summary="OpenCV Haar cascade (frontalface_default): more recall, more false "
                             "positives")
 def haar_default(**options) -> HaarDetector:

@@ -12,6 +12,8 @@ place. Example::
 
 Video speed: the detector runs on every ``detect_every``-th processed frame; in between, the IoU
 tracker carries each face's box forward (damped constant velocity) and only the classifier runs.
+Haar also works on a smaller copy of video frames (``video_max_side`` in its registry entry: 320 px
+on the longer side) than of photos (640 px), unless ``max_side`` is given explicitly.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ferkit.errors import ConfigError, FerkitError, MediaError, NoFaceError
-from ferkit.faces import AlignConfig, Detection, create_detector, crop_faces
+from ferkit.faces import DETECTORS, AlignConfig, Detection, create_detector, crop_faces
 from ferkit.faces.align import whole_image_box
 from ferkit.inference.backends import Backend, load_backend
 from ferkit.inference.tracking import EmaSmoother, IouTracker
@@ -74,6 +76,7 @@ class Pipeline:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         self.backend = resolve_backend(model, backend, **(backend_options or {}))
         self.detector = create_detector(detector, **(detector_options or {}))
+        self.video_detector = _video_detector(detector, detector_options or {}, self.detector)
         self.min_confidence, self.flip_tta = float(min_confidence), bool(flip_tta)
         self.no_face_mode, self.batch_size = no_face_mode, batch_size
         self.align = align or AlignConfig()
@@ -211,7 +214,7 @@ class Pipeline:
         try:
             for n, frame in enumerate(reader.frames(stride, max_frames)):
                 if n % detect_every == 0:
-                    dets = self.detector.detect(frame.image)  # no face: an empty frame
+                    dets = self.video_detector.detect(frame.image)  # no face: empty frame
                     ids = tracker.update(frame.index, [d.bbox for d in dets])
                     last = dict(zip(ids, dets, strict=True))
                     faces, carried = list(zip(ids, dets, strict=True)), False
@@ -264,6 +267,16 @@ class Pipeline:
                            reader.frames_read, processed, with_faces, n_faces,
                            options.get("stride", 1), options.get("detect_every", 1),
                            summary.tracks())
+
+
+def _video_detector(name: str | Any, options: dict[str, Any], default: Any) -> Any:
+    """The detector for video frames: a detector registered with ``video_max_side`` (Haar) gets
+    a smaller working size on video, where speed matters more than tiny faces, unless the user
+    set ``max_side`` explicitly. Everything else uses the image detector."""
+    if not isinstance(name, str) or "max_side" in options:
+        return default
+    side = DETECTORS.meta(name).get("video_max_side")
+    return default if side is None else create_detector(name, **options, max_side=side)
 
 
 def _moved(det: Detection, box: BBox) -> Detection:
