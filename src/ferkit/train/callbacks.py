@@ -78,6 +78,11 @@ class RunRecorder(Callback):
         self._t0 = self._t_last = time.perf_counter()
         self._seen = 0
 
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # a run resumed mid-epoch skips on_train_epoch_start for that epoch
+        self._t0 = self._t_last = time.perf_counter()
+        self._seen = 0
+
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         self._seen += int(batch[1].shape[0]) * trainer.world_size
         self._t_last = time.perf_counter()  # images/s counts training steps only, not validation

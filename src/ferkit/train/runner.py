@@ -213,7 +213,8 @@ def quiet_lightning():
         with warnings.catch_warnings():
             for pattern in (".*does not have many workers.*", ".*ended before the epoch ended.*",
                             ".*on_after_batch_transfer.*", ".*LeafSpec.*",
-                            ".*litlogger.*", ".*is_leaf.*"):
+                            ".*litlogger.*", ".*is_leaf.*",
+                            ".*smaller than the logging interval.*"):
                 warnings.filterwarnings("ignore", pattern)
             yield
     finally:
