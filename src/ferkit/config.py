@@ -156,9 +156,9 @@ def from_dict(cls: type[C], data: dict[str, Any], *, prefix: str = "") -> C:
     if unknown:
         key = unknown[0]
         close = difflib.get_close_matches(key, list(fields), n=1)
-        hint = f"; did you mean {prefix}{close[0]!r}?" if close else ""
+        hint = f"; did you mean '{prefix}{close[0]}'?" if close else ""
         raise ConfigError(
-            f"unknown config key {prefix}{key!r}{hint} Valid keys: {', '.join(sorted(fields))}"
+            f"unknown config key '{prefix}{key}'{hint} Valid keys: {', '.join(sorted(fields))}"
         )
     kwargs = {k: _coerce(v, hints[k], f"{prefix}{k}") for k, v in data.items()}
     try:

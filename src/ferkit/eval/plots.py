@@ -110,7 +110,8 @@ def plot_learning_curves(history: list[dict[str, Any]], path: str | Path) -> Pat
                 ax.plot(ep, [np.nan if v is None else v for v in vals], "o-", label=split)
         ax.set_title(metric)
         ax.set_xlabel("epoch")
-        ax.legend()
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
     axes[2].plot(ep, [r.get("lr") for r in history], "o-")
     axes[2].set_title("learning rate")
     axes[2].set_xlabel("epoch")

@@ -1,0 +1,137 @@
+"""Batched augmentations and the crop/TTA geometry they share."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ferkit.ensemble.tta import TTAS, crop_size_for, predict_logits, ten_crop
+from ferkit.models import create_model
+from ferkit.train.augment import AUGMENTATIONS, STAGE_ORDER, BatchAugmenter
+from ferkit.train.config import AugmentConfig
+from ferkit.types import ModelInfo
+
+
+def _gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def _batch(n: int = 8, size: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+    g = _gen(123)
+    return torch.rand(n, 1, size, size, generator=g), torch.arange(n) % 7
+
+
+def test_every_stage_is_registered():
+    assert set(STAGE_ORDER) <= set(AUGMENTATIONS.names())
+
+
+def test_disabled_config_is_identity():
+    aug = BatchAugmenter(AugmentConfig(hflip=0.0), 16, 7)
+    assert aug.names == []
+    x, y = _batch()
+    x2, y2 = aug(x, y, _gen())
+    assert torch.equal(x, x2) and torch.equal(y, y2)
+
+
+def test_flip_probability_one_mirrors_every_image():
+    x, y = _batch()
+    out, _ = BatchAugmenter(AugmentConfig(hflip=1.0), 16, 7)(x, y, _gen())
+    assert torch.equal(out, x.flip(-1))
+
+
+def test_affine_keeps_shape_and_is_seeded():
+    cfg = AugmentConfig(hflip=0.5, rotation=15, shift=0.1, scale=0.1)
+    aug = BatchAugmenter(cfg, 16, 7)
+    assert aug.names == ["affine"]
+    x, y = _batch()
+    a, _ = aug(x, y, _gen(1))
+    b, _ = aug(x, y, _gen(1))
+    c, _ = aug(x, y, _gen(2))
+    assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, c)
+    assert torch.isfinite(a).all() and 0.0 <= float(a.min()) and float(a.max()) <= 1.0
+
+
+def test_affine_with_zero_ranges_and_no_flip_is_identity_resampling():
+    cfg = AugmentConfig(hflip=0.0, rotation=1e-9)
+    x, y = _batch()
+    out, _ = BatchAugmenter(cfg, 16, 7)(x, y, _gen())
+    assert torch.allclose(out, x, atol=1e-5)
+
+
+def test_tencrop_training_makes_ten_samples_per_image():
+    x, y = _batch(4, 20)
+    out, ys = BatchAugmenter(AugmentConfig(hflip=0.0, tencrop=True), 16, 7)(x, y, _gen())
+    assert out.shape == (40, 1, 16, 16)
+    assert torch.equal(ys, y.repeat(10))
+    assert torch.equal(out[:4], x[..., :16, :16])  # crop-major: first block = top-left crops
+    assert torch.equal(out[20:24], x[..., :16, :16].flip(-1))  # their mirrors come 5 blocks later
+
+
+def test_random_crop_takes_windows_of_the_stored_image():
+    x, y = _batch(6, 20)
+    out, _ = BatchAugmenter(AugmentConfig(hflip=0.0, random_crop=True), 16, 7)(x, y, _gen())
+    assert out.shape == (6, 1, 16, 16)
+    for i in range(6):
+        windows = x[i, 0].unfold(0, 16, 1).unfold(1, 16, 1)  # (5,5,16,16)
+        assert any(torch.equal(out[i, 0], windows[a, b]) for a in range(5) for b in range(5))
+
+
+def test_random_erasing_zeroes_a_rectangle_in_chosen_samples_only():
+    x = torch.ones(64, 1, 16, 16)
+    y = torch.zeros(64, dtype=torch.long)
+    out, _ = BatchAugmenter(AugmentConfig(hflip=0.0, erasing=1.0), 16, 7)(x, y, _gen())
+    erased = (out == 0).flatten(1).float().mean(1)
+    assert (erased > 0).all() and (erased < 0.6).all()
+    out, _ = BatchAugmenter(AugmentConfig(hflip=0.0, erasing=0.5), 16, 7)(x, y, _gen())
+    frac = float(((out == 0).flatten(1).any(1)).float().mean())
+    assert 0.2 < frac < 0.8
+
+
+@pytest.mark.parametrize("mode", ["mixup", "cutmix"])
+def test_mix_gives_soft_targets_that_sum_to_one(mode):
+    cfg = AugmentConfig(hflip=0.0, **{mode: 1.0})
+    x, y = _batch(16)
+    out, target = BatchAugmenter(cfg, 16, 7)(x, y, _gen())
+    assert out.shape == x.shape and target.shape == (16, 7)
+    assert torch.allclose(target.sum(1), torch.ones(16))
+    assert (target.max(1).values < 1).any()
+
+
+def test_stored_size_without_crop_is_resized_to_input():
+    x, y = _batch(2, 20)
+    out, _ = BatchAugmenter(AugmentConfig(hflip=0.0), 16, 7)(x, y, _gen())
+    assert out.shape == (2, 1, 16, 16)
+
+
+# ---- TTA ---------------------------------------------------------------------------------------
+
+def test_ten_crop_geometry():
+    x = torch.arange(2 * 1 * 6 * 6, dtype=torch.float32).view(2, 1, 6, 6)
+    crops = ten_crop(x, 4)
+    assert crops.shape == (20, 1, 4, 4)
+    assert torch.equal(crops[8:10], x[..., 1:5, 1:5])  # centre
+    assert torch.equal(crops[18:20], x[..., 1:5, 1:5].flip(-1))
+    assert crop_size_for(40, 40 / 48) == 48 and crop_size_for(48) == 55
+
+
+def test_tta_modes_registered_and_consistent():
+    assert {"none", "flip", "tencrop"} <= set(TTAS.names())
+    torch.manual_seed(0)
+    model = create_model("tinycnn_test", input_size=16).eval()
+    images = np.random.default_rng(0).integers(0, 256, (5, 24, 24), dtype=np.uint8)
+    info = model.ferkit_info
+    outs = {m: predict_logits(model, images, info, m, batch_size=2) for m in TTAS.names()}
+    for out in outs.values():
+        assert out.shape == (5, 7) and np.isfinite(out).all()
+    assert not np.allclose(outs["none"], outs["flip"])
+    assert not np.allclose(outs["flip"], outs["tencrop"])
+    mirrored = predict_logits(model, images[:, :, ::-1].copy(), info, "flip")
+    assert np.allclose(mirrored, outs["flip"], atol=1e-5)  # flip TTA is mirror-invariant
+
+
+def test_tta_handles_rgb_models_and_empty_input():
+    info = ModelInfo(name="x", input_size=16, in_chans=3, mean=(0.5,) * 3, std=(0.5,) * 3)
+    model = create_model("tinycnn_test", in_chans=3, input_size=16).eval()
+    images = np.zeros((0, 24, 24), dtype=np.uint8)
+    assert predict_logits(model, images, info, "tencrop").shape == (0, 7)

@@ -1,0 +1,110 @@
+"""TrainConfig: strict keys, range checks, recipes, and the CLI's one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ferkit.errors import ConfigError, UnknownNameError
+from ferkit.models import MODELS
+from ferkit.train import TrainConfig, load_train_config
+from ferkit.train.optim import OPTIMIZERS, SCHEDULERS
+
+CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
+
+
+def test_defaults_are_valid():
+    cfg = load_train_config(None, ["data.path=x"])
+    assert isinstance(cfg, TrainConfig)
+    assert cfg.trainer.epochs >= 1 and cfg.optimizer.lr > 0
+
+
+def test_unknown_key_suggests_the_right_one():
+    with pytest.raises(ConfigError, match=r"did you mean 'trainer\.epochs'"):
+        load_train_config(None, ["trainer.epoch=3"])
+
+
+@pytest.mark.parametrize("override", [
+    "optimizer.lr=0", "optimizer.lr=-1", "trainer.epochs=0", "augment.hflip=1.5",
+    "augment.erasing=-0.1", "loss.label_smoothing=1", "scheduler.factor=1.5",
+    "trainer.batch_size=0", "trainer.precision=8-bit", "augment.erasing_area=[0.5,0.1]",
+    "data.train_on=everything", "seed=-1", "model.in_chans=2",
+])
+def test_out_of_range_values_are_rejected(override):
+    with pytest.raises(ConfigError):
+        load_train_config(None, [override])
+
+
+def test_unknown_names_are_rejected_with_suggestions():
+    with pytest.raises(UnknownNameError, match="did you mean"):
+        load_train_config(None, ["model.name=tinycnn_tset"])
+    with pytest.raises(UnknownNameError, match="did you mean 'adam'"):
+        load_train_config(None, ["optimizer.name=adamx"])
+    with pytest.raises(UnknownNameError):
+        load_train_config(None, ["scheduler.name=cosine_annealing_forever"])
+
+
+def test_crop_modes_are_exclusive():
+    with pytest.raises(ConfigError, match="exclusive"):
+        load_train_config(None, ["augment.tencrop=true", "augment.random_crop=true"])
+
+
+def test_there_are_recipes():
+    names = {p.stem for p in CONFIGS}
+    assert {"fast_cpu", "khaireddin_vgg", "khaireddin_vgg_finetune", "alizadeh_shallow",
+            "alizadeh_deep", "agrawal", "vulpe_grigorasi", "mobilenetv2_style",
+            "efficientnet_frozen", "efficientnet_finetune"} <= names
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_every_recipe_loads_and_names_registered_things(path):
+    cfg = load_train_config(path, ["data.path=somewhere"])
+    assert cfg.model.name in MODELS
+    assert cfg.optimizer.name in OPTIMIZERS
+    assert cfg.scheduler.name in SCHEDULERS
+
+
+def test_khaireddin_recipe_matches_the_paper():
+    cfg = load_train_config(CONFIGS[0].parent / "khaireddin_vgg.yaml", [])
+    assert (cfg.optimizer.name, cfg.optimizer.lr, cfg.optimizer.nesterov) == ("sgd", 0.01, True)
+    assert cfg.optimizer.weight_decay == 1e-4 and cfg.trainer.batch_size == 64
+    assert (cfg.scheduler.name, cfg.scheduler.factor, cfg.scheduler.patience) == ("plateau",
+                                                                                    0.75, 5)
+    assert cfg.augment.tencrop and cfg.augment.erasing == 0.5 and cfg.trainer.epochs == 300
+
+
+# ---- CLI: bad input → one clear line, exit 1, no traceback -------------------------------------
+
+def _one_line_error(code: int, err: str) -> None:
+    assert code == 1
+    assert "Traceback" not in err
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), err
+
+
+def test_cli_unknown_model(cli, tmp_path):
+    code, out, err = cli("train", "--model", "no_such_net", "--data", str(tmp_path))
+    _one_line_error(code, err)
+    assert "unknown model 'no_such_net'" in err
+
+
+def test_cli_unknown_config_key(cli, tmp_path):
+    code, out, err = cli("train", "--model", "tinycnn_test", "--data", str(tmp_path),
+                         "optimizer.weight_decy=0.1")
+    _one_line_error(code, err)
+    assert "unknown config key" in err and "did you mean" in err
+
+
+def test_cli_recipe_value_out_of_range(cli, tmp_path):
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text("model: {name: tinycnn_test}\noptimizer: {lr: -0.5}\n")
+    code, out, err = cli("train", "--config", str(recipe), "--data", str(tmp_path))
+    _one_line_error(code, err)
+    assert "optimizer.lr" in err and "out of range" in err
+
+
+def test_cli_missing_data(cli, tmp_path):
+    code, out, err = cli("train", "--model", "tinycnn_test", "--data",
+                         str(tmp_path / "missing"), "--output", str(tmp_path / "run"))
+    _one_line_error(code, err)
