@@ -8,8 +8,9 @@ classifier → per-track EMA → results. fps = processed frames / wall time; me
 runs after a warm-up run. Rows vary ``detect_every`` (k) and the detector's ``max_side``; one row
 also writes every output (CSV, annotated mp4, timeline PNG) into a temp folder. ``decode only``
 is the ceiling set by OpenCV's video decoding. Torch runs with ``--threads`` intra-op threads.
-``--model`` is a checkpoint or a registered model name (random weights: speed does not depend on
-them); default ``tinycnn_test``. Results: ``benchmarks/results/video-<date>.{json,md}``.
+``--model`` takes checkpoints or registered model names (random weights: speed does not depend on
+them); default ``tinycnn_test`` (whole grid) and ``mobilenet_small`` (CLI default settings).
+Results: ``benchmarks/results/video-<date>.{json,md}``.
 """
 
 from __future__ import annotations
@@ -79,13 +80,14 @@ def configs(args) -> list[dict]:
     return rows
 
 
-def bench(args, clip: Path, model: Path, work: Path) -> list[dict]:
+def bench(args, clip: Path, model: Path, work: Path, grid: bool = True) -> list[dict]:
+    """Rows for one model: the whole grid, or only the CLI default (max_side 320, k=3)."""
     from ferkit.inference.outputs import PredictRun, RunOptions
     from ferkit.inference.pipeline import Pipeline
 
-    results = [{"config": "decode only", **fps_of(lambda: decode_only(clip), args.repeats)}]
-    print(f"{'decode only':42s} {results[0]['fps']:8.1f} fps", flush=True)
-    for cfg in configs(args):
+    results = []
+    for cfg in configs(args) if grid else [{"detector": "haar", "max_side": 320,
+                                            "detect_every": 3, "outputs": False}]:
         pipe = Pipeline(model, detector=cfg["detector"],
                         detector_options={"max_side": cfg["max_side"]})
         if cfg["outputs"]:
@@ -95,11 +97,12 @@ def bench(args, clip: Path, model: Path, work: Path) -> list[dict]:
         else:
             def fn(p=pipe, k=cfg["detect_every"]):
                 return p.predict_video(clip, detect_every=k).frames_processed
-        r = {"config": f"haar max_side={cfg['max_side']} detect_every={cfg['detect_every']}"
+        r = {"config": f"{model.stem}: haar max_side={cfg['max_side']} "
+                       f"detect_every={cfg['detect_every']}"
                        + (" + all outputs" if cfg["outputs"] else ""), **cfg,
-             **fps_of(fn, args.repeats)}
+             "model": model.stem, **fps_of(fn, args.repeats)}
         results.append(r)
-        print(f"{r['config']:42s} {r['fps']:8.1f} fps  ({r['ms_per_frame']} ms/frame)",
+        print(f"{r['config']:60s} {r['fps']:8.1f} fps  ({r['ms_per_frame']} ms/frame)",
               flush=True)
     return results
 
@@ -114,7 +117,7 @@ def write_results(result: dict, out_dir: Path) -> Path:
              f"commit `{result['commit']}`; {m['cpu']} x{m['cpu_count']}; {m['platform']}; "
              f"load average at start {m['load_average']}, at end {result['load_average_end']}.",
              "", f"Clip `{result['clip']}` ({result['clip_size']}, {result['clip_frames']} "
-             f"frames); model `{result['model']}`; torch threads {result['threads']}; "
+             f"frames); models {', '.join(result['model'])}; torch threads {result['threads']}; "
              f"target >= {TARGET_FPS:.0f} fps on 2 CPU cores.", "", result["note"], "",
              "How the speed is reached: Haar runs on a grayscale copy downscaled to `max_side` "
              "px (boxes mapped back), only on every k-th frame (`detect_every`); in between the "
@@ -130,7 +133,9 @@ def write_results(result: dict, out_dir: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--media", default="/work/shared/data/media")
-    ap.add_argument("--model", default="tinycnn_test")
+    ap.add_argument("--model", nargs="+", default=["tinycnn_test", "mobilenet_small"],
+                    help="checkpoints or registered names; the first gets the whole grid, the "
+                         "others the CLI default (max_side 320, detect_every 3)")
     ap.add_argument("--detect-every", type=int, nargs="+", default=[1, 3, 5])
     ap.add_argument("--max-sides", type=int, nargs="+", default=[400, 320])
     ap.add_argument("--threads", type=int, default=1)
@@ -148,8 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     with VideoReader(clip) as reader:
         size, frames = f"{reader.width}x{reader.height}", reader.frame_count
     start = machine()
+    rows = [{"config": "decode only", **fps_of(lambda: decode_only(clip), args.repeats)}]
+    print(f"{'decode only':60s} {rows[0]['fps']:8.1f} fps", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        rows = bench(args, clip, checkpoint(args.model, Path(tmp)), Path(tmp))
+        for i, spec in enumerate(args.model):
+            rows += bench(args, clip, checkpoint(spec, Path(tmp)), Path(tmp), grid=i == 0)
     result = {"date": dt.date.today().isoformat(), "commit": git_commit(), "machine": start,
               "load_average_end": list(machine()["load_average"] or []), "note": args.note,
               "clip": CLIP, "clip_size": size, "clip_frames": frames, "model": args.model,

@@ -19,6 +19,7 @@ _LAZY = {
     "load_checkpoint": "ferkit.checkpoint",
     "load_model": "ferkit.checkpoint",
     "EMOTIONS": "ferkit.types",
+    "Pipeline": "ferkit.inference.pipeline",
 }
 
 

@@ -135,23 +135,40 @@ class VideoSink:
 class Timeline:
     """Per-track (time, probabilities) series with bounded length for the emotions-over-time PNG.
 
-    When a track exceeds ``max_points`` its points are merged pairwise (averaged), halving the
-    resolution: memory stays O(tracks x max_points) however long the video.
+    Each track keeps points that average ``bin`` consecutive observations. When a track exceeds
+    ``max_points``, neighbours are merged pairwise and ``bin`` doubles, so all points keep equal
+    weight and memory stays O(tracks x max_points) however long the video.
     """
 
     def __init__(self, labels: Iterable[str], max_points: int = 2000) -> None:
-        self.labels, self.max_points = tuple(labels), max_points
+        self.labels, self.max_points = tuple(labels), max(2, max_points)
         self.series: dict[int, list[np.ndarray]] = {}  # rows: [t, weight, p_1..p_K]
+        self._bin: dict[int, int] = {}
+        self._pending: dict[int, np.ndarray] = {}
 
     def add(self, result: ImageResult) -> None:
         for f in result.faces:
             if f.track_id is None or f.timestamp is None:
                 continue
+            tid = f.track_id
             row = np.array([f.timestamp, 1.0, *(f.probs[k] for k in self.labels)])
-            pts = self.series.setdefault(f.track_id, [])
-            pts.append(row)
-            if len(pts) > self.max_points:
-                self.series[f.track_id] = _halve(pts)
+            pend = self._pending.get(tid)
+            self._pending[tid] = row if pend is None else _merge(pend, row)
+            if self._pending[tid][1] >= self._bin.setdefault(tid, 1):
+                pts = self.series.setdefault(tid, [])
+                pts.append(self._pending.pop(tid))
+                if len(pts) > self.max_points:
+                    if len(pts) % 2:  # an odd point out goes back to fill the next, wider bin
+                        self._pending[tid] = pts.pop()
+                    self.series[tid] = _halve(pts)
+                    self._bin[tid] *= 2
+
+    def points(self, track_id: int) -> np.ndarray:
+        """(n, 2 + K) rows [time, weight, probabilities...] including a partial last bin."""
+        rows = list(self.series.get(track_id, []))
+        if track_id in self._pending:
+            rows.append(self._pending[track_id])
+        return np.array(rows)
 
     def plot(self, path: str | os.PathLike[str], title: str = "", max_tracks: int = 6) -> Path:
         """Write the PNG: one panel per track (longest first), one line per emotion."""
@@ -160,14 +177,17 @@ class Timeline:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        tracks = sorted(self.series.items(), key=lambda kv: -sum(r[1] for r in kv[1]))
-        tracks = sorted(tracks[:max_tracks]) or [(None, [])]
+        ids = set(self.series) | set(self._pending)
+        tracks = sorted(((t, self.points(t)) for t in ids), key=lambda kv: -kv[1][:, 1].sum())
+        tracks = sorted(tracks[:max_tracks], key=lambda kv: kv[0]) or [(None, np.zeros(0))]
         fig, axes = plt.subplots(len(tracks), 1, figsize=(10, 2.2 * len(tracks) + 0.6),
                                  sharex=True, squeeze=False)
         for ax, (tid, pts) in zip(axes[:, 0], tracks, strict=True):
-            _plot_track(ax, tid, np.array(pts), self.labels)
+            _plot_track(ax, tid, pts, self.labels)
         axes[-1, 0].set_xlabel("time (s)")
-        axes[0, 0].legend(loc="upper right", ncol=min(4, len(self.labels)), fontsize=7)
+        axes[-1, 0].set_xlim(left=0)
+        if tracks[0][0] is not None:
+            axes[0, 0].legend(loc="upper right", ncol=min(4, len(self.labels)), fontsize=7)
         fig.suptitle(title or "emotions over time", fontsize=10)
         fig.tight_layout()
         with atomic_path(path) as tmp:
@@ -176,13 +196,16 @@ class Timeline:
         return Path(path)
 
 
+def _merge(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Weighted mean of two timeline rows; the weight column adds up."""
+    w = a[1] + b[1]
+    merged = (a * a[1] + b * b[1]) / w
+    merged[1] = w
+    return merged
+
+
 def _halve(pts: list[np.ndarray]) -> list[np.ndarray]:
-    out = []
-    for a, b in zip(pts[0::2], pts[1::2], strict=False):
-        w = a[1] + b[1]
-        merged = (a * a[1] + b * b[1]) / w
-        merged[1] = w
-        out.append(merged)
+    out = [_merge(a, b) for a, b in zip(pts[0::2], pts[1::2], strict=False)]
     if len(pts) % 2:
         out.append(pts[-1])
     return out

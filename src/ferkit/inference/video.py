@@ -74,6 +74,20 @@ def expand_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return out
 
 
+def _open_quietly(source: int | str):
+    """``cv2.VideoCapture`` without OpenCV/FFmpeg warnings on stderr: a bad file or a missing
+    camera is reported once, by our MediaError. ``OPENCV_FFMPEG_LOGLEVEL`` set by the user wins."""
+    import cv2
+
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        return cv2.VideoCapture(source)
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
 @dataclass(frozen=True)
 class Frame:
     """A decoded frame: its index in the stream, its time in seconds, and the BGR pixels."""
@@ -98,11 +112,13 @@ class VideoReader:
         self.source = f"camera:{source}" if self.is_camera else str(source)
         if not self.is_camera and not Path(source).is_file():
             raise MediaError(f"video {self.source!r} does not exist")
-        self.cap = cv2.VideoCapture(source if self.is_camera else str(source))
+        self.cap = _open_quietly(source if self.is_camera else str(source))
         if not self.cap.isOpened():
             self.cap.release()
-            what = "camera" if self.is_camera else "video"
-            raise MediaError(f"cannot open {what} {self.source!r} (unreadable, corrupt, "
+            if self.is_camera:
+                raise MediaError(f"cannot open camera {source} (no such device, no permission, "
+                                 f"or it is in use); try another --camera index")
+            raise MediaError(f"cannot open video {self.source!r} (unreadable, corrupt, "
                              f"or an unsupported codec)")
         fps = float(self.cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.fps = fps if math.isfinite(fps) and 0 < fps < 1000 else DEFAULT_FPS
