@@ -146,3 +146,15 @@ def test_haar_uses_a_smaller_working_size_on_video(model_path):
     assert fixed.detector.max_side == fixed.video_detector.max_side == 500
     blobs = Pipeline(model_path, detector="test-blobs")
     assert blobs.video_detector is blobs.detector
+
+
+def test_gray_and_bgra_arrays_are_accepted(model_path):
+    from ferkit.errors import MediaError
+
+    pipe = Pipeline(model_path, detector="test-blobs")
+    bgr = scene([(30, 30, 50, 50)])
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    bgra = cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA)
+    assert len(pipe.predict_image(gray).faces) == len(pipe.predict_image(bgra).faces) == 1
+    with pytest.raises(MediaError, match="uint8"):
+        pipe.predict_image(bgr.astype(np.float32))

@@ -30,7 +30,7 @@ from ferkit.faces import DETECTORS, AlignConfig, Detection, create_detector, cro
 from ferkit.faces.align import whole_image_box
 from ferkit.inference.backends import Backend, load_backend
 from ferkit.inference.tracking import EmaSmoother, IouTracker
-from ferkit.inference.video import Frame, StopVideo, VideoReader, read_image
+from ferkit.inference.video import Frame, StopVideo, VideoReader, as_bgr, read_image
 from ferkit.types import BBox, FaceResult, ImageResult, TrackSummary, VideoResult
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "weights" / "default.safetensors"
@@ -127,10 +127,11 @@ class Pipeline:
     # -- images ------------------------------------------------------------------------------
     def predict_image(self, image: np.ndarray | str | os.PathLike[str],
                       source: str | None = None) -> ImageResult:
-        """Classify every face of one image (BGR array or file path)."""
+        """Classify every face of one image (BGR/gray/BGRA uint8 array, or a file path)."""
         if isinstance(image, (str, os.PathLike)):
             source = source or str(image)
             image = read_image(image)
+        image = as_bgr(image)
         result = next(self._classify_batch([(source or "<array>", image)]))[0]
         if self.no_face_mode == "error" and result.error is not None:
             raise NoFaceError(result.error)

@@ -50,6 +50,22 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     return image
 
 
+def as_bgr(image: np.ndarray) -> np.ndarray:
+    """Any uint8 image array (gray, BGR, BGRA) as 3-channel BGR, which every detector expects."""
+    import cv2
+
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8:
+        raise MediaError(f"expected a uint8 image array, got dtype {arr.dtype}")
+    if arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] == 1):
+        return cv2.cvtColor(arr, cv2.COLOR_GRAY2BGR)
+    if arr.ndim == 3 and arr.shape[2] == 4:
+        return cv2.cvtColor(arr, cv2.COLOR_BGRA2BGR)
+    if arr.ndim == 3 and arr.shape[2] == 3:
+        return arr
+    raise MediaError(f"expected an image array (H, W[, 1|3|4]), got shape {arr.shape}")
+
+
 def expand_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Files as given plus every image/video found recursively in folders, in sorted order.
 
