@@ -75,14 +75,17 @@ def time_backend(backend, batch: int, repeats: int, min_round_s: float) -> dict:
         calls += 1
     per_call = (time.perf_counter() - t0) / calls
     n = max(3, int(min_round_s / max(per_call, 1e-6)))
-    rates = []
+    rates, cpu_rates = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(n):
             backend.predict_proba(crops)
         rates.append(n * batch / (time.perf_counter() - t0))
+        cpu_rates.append(n * batch / max(time.process_time() - c0, 1e-9))
     return {"faces_per_s": round(statistics.median(rates), 1),
             "ms_per_call": round(1000 * batch / statistics.median(rates), 3),
+            # faces per CPU-second of this process: with 1 thread, what an idle core would do
+            "faces_per_cpu_s": round(statistics.median(cpu_rates), 1),
             "rounds": [round(r, 1) for r in rates], "calls_per_round": n}
 
 
@@ -134,16 +137,17 @@ def markdown(result: dict) -> str:
     lines = [f"# Classifier throughput — {result['date']}", "",
              f"commit `{m['git_commit']}` · {m['cpu']} · {m['physical_cores']} physical cores · "
              f"torch {m['torch']} · onnxruntime {m['onnxruntime']} · "
-             f"load average at start {m['loadavg_at_start'][0]:.2f}", "",
+             f"load average (1 min) {m['loadavg_at_start'][0]:.2f} at start, "
+             f"{m.get('loadavg_at_end', [float('nan')])[0]:.2f} at end", "",
              f"{result['note']}", "",
-             "| model | input | backend | threads | batch | faces/s | ms/call | target | meets |",
-             "|---|---|---|---:|---:|---:|---:|---:|---|"]
+             "| model | input | backend | threads | batch | faces/s | ms/call | faces/CPU-s | "
+             "target | meets |", "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in result["rows"]:
         target = r["target_faces_per_s"] or ""
         meets = "" if r["meets_target"] is None else ("yes" if r["meets_target"] else "NO")
         lines.append(f"| {r['model']} | {r['input']} | {r['backend']} | {r['threads']} | "
                      f"{r['batch']} | {r['faces_per_s']:.0f} | {r['ms_per_call']:.3f} | "
-                     f"{target} | {meets} |")
+                     f"{r['faces_per_cpu_s']:.0f} | {target} | {meets} |")
     return "\n".join(lines) + "\n"
 
 
@@ -177,6 +181,7 @@ def main() -> None:
         os.environ.setdefault("FERKIT_CACHE", str(Path(tmp) / "cache"))
         for spec in args.model:
             result["rows"].extend(bench_model(spec, Path(tmp), args))
+    result["machine"]["loadavg_at_end"] = list(os.getloadavg())
     atomic_write_json(args.output / f"classifier-{date}.json", result)
     atomic_write_text(args.output / f"classifier-{date}.md", markdown(result))
     print(markdown(result))
