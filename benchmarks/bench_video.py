@@ -45,21 +45,26 @@ def checkpoint(spec: str, work: Path) -> Path:
                            write_json=False)
 
 
-def run_once(fn) -> tuple[float, int]:
-    t0 = time.perf_counter()
+def run_once(fn) -> tuple[float, float, int]:
+    t0, c0 = time.perf_counter(), time.process_time()
     frames = fn()
-    return time.perf_counter() - t0, frames
+    return time.perf_counter() - t0, time.process_time() - c0, frames
 
 
 def fps_of(fn, repeats: int) -> dict:
+    """Median wall-clock fps, plus fps by process CPU time: on a shared, overloaded machine the
+    wall clock includes time spent waiting for a core; CPU time shows what the work itself costs
+    (an estimate of single-core speed on an idle machine)."""
     run_once(fn)  # warm-up
-    walls, frames = [], 0
+    walls, cpus, frames = [], [], 0
     for _ in range(repeats):
-        wall, frames = run_once(fn)
+        wall, cpu, frames = run_once(fn)
         walls.append(wall)
-    wall = statistics.median(walls)
+        cpus.append(cpu)
+    wall, cpu = statistics.median(walls), statistics.median(cpus)
     return {"fps": round(frames / wall, 1), "frames": frames, "wall_s": round(wall, 3),
-            "ms_per_frame": round(1000 * wall / frames, 2)}
+            "ms_per_frame": round(1000 * wall / frames, 2), "cpu_s": round(cpu, 3),
+            "fps_by_cpu_time": round(frames / max(cpu, 1e-9), 1)}
 
 
 def decode_only(path: Path) -> int:
@@ -102,8 +107,8 @@ def bench(args, clip: Path, model: Path, work: Path, grid: bool = True) -> list[
                        + (" + all outputs" if cfg["outputs"] else ""), **cfg,
              "model": model.stem, **fps_of(fn, args.repeats)}
         results.append(r)
-        print(f"{r['config']:60s} {r['fps']:8.1f} fps  ({r['ms_per_frame']} ms/frame)",
-              flush=True)
+        print(f"{r['config']:60s} {r['fps']:8.1f} fps  ({r['ms_per_frame']} ms/frame; "
+              f"{r['fps_by_cpu_time']} fps by CPU time)", flush=True)
     return results
 
 
@@ -122,10 +127,15 @@ def write_results(result: dict, out_dir: Path) -> Path:
              "How the speed is reached: Haar runs on a grayscale copy downscaled to `max_side` "
              "px (boxes mapped back), only on every k-th frame (`detect_every`); in between the "
              "IoU tracker carries each face's box forward and only the classifier runs.", "",
-             "| configuration | fps | ms/frame | meets target |", "|---|---:|---:|---|"]
+             "`fps` is wall clock (frames / elapsed time, median of the runs) and is what the "
+             "target refers to; `fps by CPU time` divides by the process's CPU time instead, "
+             "which discounts the time spent waiting for a core on this overloaded machine.", "",
+             "| configuration | fps | ms/frame | fps by CPU time | meets target (wall) |",
+             "|---|---:|---:|---:|---|"]
     for r in result["rows"]:
         ok = "" if r["config"] == "decode only" else ("yes" if r["fps"] >= TARGET_FPS else "no")
-        lines.append(f"| {r['config']} | {r['fps']:.1f} | {r['ms_per_frame']:.2f} | {ok} |")
+        lines.append(f"| {r['config']} | {r['fps']:.1f} | {r['ms_per_frame']:.2f} | "
+                     f"{r['fps_by_cpu_time']:.1f} | {ok} |")
     atomic_write_text(stem.with_suffix(".md"), "\n".join(lines) + "\n")
     return stem
 
