@@ -1,6 +1,7 @@
 """Run bookkeeping as Lightning callbacks: history, metrics.csv, ferkit checkpoints, resume state.
 
-- ``RunRecorder``: per epoch, one history row (train/val loss+acc, lr, time, images/s) →
+- ``RunRecorder``: per epoch, one history row (train/val loss+acc, lr, time, images/s — training
+  samples per second of training-step time; with ten-crop training each crop is a sample) →
   ``metrics.csv`` (atomic) and a one-line summary on stderr; ``best.safetensors`` (highest
   val_acc, or lowest train loss without validation) and ``last.safetensors``.
 - ``ResumeState``: Lightning's full training state (model, optimiser, schedulers, loops, callback

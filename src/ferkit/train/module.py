@@ -65,7 +65,8 @@ class FerModule(L.LightningModule):
         x = to_float_batch(images, self.info.in_chans)
         if self.trainer is not None and self.trainer.training:
             x, labels = self.augment(x, labels, self._generator(x.device))
-        elif x.shape[-1] != self.info.input_size:  # eval on crop-trained data: centre view
+        elif x.shape[-1] != self.info.input_size:  # crop training stores larger images: the
+            # whole face resized to the input size, as ferkit evaluate/predict see it
             x = F.interpolate(x, size=(self.info.input_size,) * 2, mode="bilinear",
                               align_corners=False, antialias=True)
         return normalize(x, self.info), labels

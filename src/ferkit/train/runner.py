@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -52,15 +53,28 @@ class TrainResult:
         return to_jsonable(dataclasses.asdict(self))
 
 
+RUN_DIR_ENV = "FERKIT_RUN_DIR"
+
+
+def is_child_rank() -> bool:
+    """True in the processes Lightning's DDP launcher re-executes (local or node rank > 0)."""
+    return any(int(os.environ.get(k, "0") or 0) > 0 for k in ("LOCAL_RANK", "NODE_RANK"))
+
+
 def default_run_dir(cfg: TrainConfig) -> Path:
+    if is_child_rank() and os.environ.get(RUN_DIR_ENV):  # same directory as rank 0
+        return Path(os.environ[RUN_DIR_ENV])
     return Path("runs") / f"{cfg.model.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def prepare_run_dir(cfg: TrainConfig, resume: bool) -> Path:
     """Create the run directory; refuse to overwrite a finished or resumable run by accident."""
     run_dir = Path(cfg.output) if cfg.output else default_run_dir(cfg)
+    os.environ[RUN_DIR_ENV] = str(run_dir)  # inherited by DDP child processes
     state = run_dir / RESUME_FILE
-    if resume:
+    if is_child_rank():
+        pass  # rank 0 already checked and created it
+    elif resume:
         if not state.is_file():
             raise ConfigError(f"--resume: {str(state)!r} does not exist; nothing to resume in "
                               f"{str(run_dir)!r}")
@@ -140,12 +154,11 @@ def freeze_backbone(model: torch.nn.Module, num_classes: int) -> set[str]:
 
 def make_meta(cfg: TrainConfig, model: torch.nn.Module, dataset, history: list[dict[str, Any]],
               temperature: float = 1.0) -> CheckpointMeta:
-    best = max((r for r in history if r.get("val_acc") is not None),
-               key=lambda r: r["val_acc"], default=history[-1] if history else {})
+    row = history[-1] if history else {}  # best/last are saved at the epoch they describe
     return CheckpointMeta(
         model=cfg.model.name, info=model.ferkit_info, model_kwargs=dict(cfg.model.kwargs),
         num_classes=len(model.ferkit_info.labels), config=to_dict(cfg),
-        metrics={k: v for k, v in best.items() if v is not None}, history=list(history),
+        metrics={k: v for k, v in row.items() if v is not None}, history=list(history),
         data_fingerprint=dataset.fingerprint, seed=cfg.seed, temperature=temperature,
         extra={"data_path": str(cfg.data.path), "val_split": cfg.data.val_split,
                "train_on": cfg.data.train_on,
@@ -185,16 +198,17 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool | None = Non
         weights = torch.from_numpy(class_weights(splits.train.labels, len(dataset.classes)))
     module = FerModule(model, cfg, class_weights=weights, frozen=frozen)
     datamodule = FerDataModule(splits, cfg, len(dataset.classes))
-    if not resume:
-        write_run_files(run_dir, cfg)
+    if not is_child_rank():
+        write_run_files(run_dir, cfg)  # on resume: the config with any new overrides
 
     def save_fn(path: Path, history: list[dict[str, Any]]) -> None:
         save_checkpoint(path, module.model.state_dict(),
                         make_meta(cfg, module.model, dataset, history, temperature))
 
     recorder = RunRecorder(run_dir, save_fn, log_fn)
+    has_val = check_validation(cfg, splits, log_fn)
     with quiet_lightning():
-        trainer = build_trainer(cfg, run_dir, recorder, progress)
+        trainer = build_trainer(cfg, run_dir, recorder, progress, has_val)
     ckpt = str(run_dir / RESUME_FILE) if resume else None
     with quiet_lightning():
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
@@ -221,15 +235,29 @@ def quiet_lightning():
         logger.setLevel(level)
 
 
+def check_validation(cfg: TrainConfig, splits, log_fn=None) -> bool:
+    """Whether a validation loop runs; val-monitoring settings without one are an error."""
+    has_val = splits.val is not None and cfg.data.train_on == "train"
+    if has_val:
+        return True
+    why = ("data.train_on=train+val" if cfg.data.train_on != "train"
+           else f"the data has no {cfg.data.val_split!r} split")
+    if cfg.scheduler.name == "plateau" and cfg.scheduler.monitor != "train_loss":
+        raise ConfigError(f"scheduler.monitor={cfg.scheduler.monitor} needs a validation split, "
+                          f"but {why}; use scheduler.monitor=train_loss or another scheduler")
+    if log_fn and cfg.trainer.early_stopping:
+        log_fn(f"note: no validation ({why}): early stopping is off, best = lowest train loss")
+    return False
+
+
 def build_trainer(cfg: TrainConfig, run_dir: Path, recorder: RunRecorder,
-                  progress: bool | None):
+                  progress: bool | None, has_val: bool = True):
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping
     from lightning.pytorch.loggers import CSVLogger
 
     t = cfg.trainer
     callbacks: list[Any] = [recorder, ResumeState(run_dir, t.ckpt_every_n_steps)]
-    has_val = cfg.data.train_on == "train"
     if t.early_stopping and has_val:
         callbacks.append(EarlyStopping(monitor="val_acc", mode="max", patience=t.early_stopping))
     show = t.progress if progress is None else progress
@@ -288,14 +316,15 @@ def finish_run(cfg: TrainConfig, run_dir: Path, dataset, splits, recorder: RunRe
             log_fn(f"temperature scaling on {cfg.data.val_split}: T = {temperature:.3f}")
     plot_learning_curves(recorder.history, run_dir / "learning_curves.png")
     eval_path = None
-    if cfg.trainer.final_eval and cfg.data.val_split in dataset.splits:
+    # the held-out split: val, unless it was trained on (then test, if the data has one)
+    split = cfg.data.val_split if has_val else ("test" if "test" in dataset.splits else None)
+    if cfg.trainer.final_eval and split is not None:
         from ferkit.eval.report import evaluate
 
-        report = evaluate(best, dataset, split=cfg.data.val_split, output=run_dir / "eval",
-                          progress=False)
+        report = evaluate(best, dataset, split=split, output=run_dir / "eval", progress=False)
         eval_path = run_dir / "eval" / "report.json"
         if log_fn:
-            log_fn(f"evaluation on {cfg.data.val_split}: accuracy {report.accuracy:.4f} "
+            log_fn(f"evaluation on {split}: accuracy {report.accuracy:.4f} "
                    f"macro-F1 {report.macro_f1:.4f} ECE {report.ece:.4f} → {eval_path}")
     result = _result(run_dir, recorder, temperature, t_start, eval_path)
     atomic_write_json(run_dir / "result.json", result.to_dict())

@@ -1,0 +1,152 @@
+"""Training throughput (images/s) on the CPU for three model sizes, with the real training step.
+
+    .venv/bin/python benchmarks/bench_train.py                       # synthetic 48 px data
+    .venv/bin/python benchmarks/bench_train.py --data /path/to/fer2013 --steps 30
+
+Each model is trained by a real Lightning ``Trainer`` with ferkit's ``FerModule`` and
+``FerDataModule`` (uint8 batches → batched augmentation: flip + rotation + shift + scale in one
+``grid_sample``, random erasing → forward → loss → backward → optimiser step). A callback times
+every step; the first ``--warmup`` steps are dropped and the median step time gives images/s.
+Results: ``benchmarks/results/train-throughput-<date>.{json,md}`` with the git commit and machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+#: (label, registered model, builder kwargs): a tiny, a ~0.5M and a ~5M parameter model
+MODELS = (
+    ("small (tinycnn width 32)", "tinycnn_test", {"width": 32}),
+    ("~0.5M (agrawal_fcn8)", "agrawal_fcn8", {}),
+    ("~0.8M (mobilenet_small)", "mobilenet_small", {}),
+    ("~5M (vulpe_cnn)", "vulpe_cnn", {}),
+)
+
+
+def synthetic_dataset(n: int, size: int = 48):
+    from ferkit.data.base import Dataset, SplitArrays
+    from ferkit.data.synthetic import make_images
+    from ferkit.types import EMOTIONS
+
+    labels = np.arange(n) % len(EMOTIONS)
+    images = np.asarray(make_images(list(labels), len(EMOTIONS), size, "gray", 0), np.uint8)
+    split = SplitArrays(images, labels.astype(np.int64), [])
+    return Dataset("synthetic", Path("synthetic"), EMOTIONS, {"train": split}, "synthetic")
+
+
+def measure(name: str, kwargs: dict, dataset, batch: int, steps: int, warmup: int) -> dict:
+    import lightning as L
+    import torch
+
+    from ferkit.train import load_train_config
+    from ferkit.train.datamodule import FerDataModule, prepare_splits
+    from ferkit.train.module import FerModule
+    from ferkit.train.runner import build_model, quiet_lightning
+
+    cfg = load_train_config(None, [
+        f"model.name={name}", f"model.kwargs={json.dumps(kwargs)}", "data.path=x",
+        f"trainer.batch_size={batch}", "augment.rotation=10", "augment.shift=0.1",
+        "augment.scale=0.1", "augment.erasing=0.5", "optimizer.name=sgd", "trainer.epochs=1",
+        "scheduler.name=none"])
+    model, frozen, _ = build_model(cfg, tuple(dataset.classes))
+    info = model.ferkit_info
+    splits = prepare_splits(dataset, cfg, info.input_size, info.interpolation,
+                            np.random.default_rng(0))
+    times: list[float] = []
+
+    class Timer(L.Callback):
+        def on_train_batch_start(self, *a):
+            self.t = time.perf_counter()
+
+        def on_train_batch_end(self, *a):
+            times.append(time.perf_counter() - self.t)
+
+    with quiet_lightning():
+        trainer = L.Trainer(accelerator="cpu", devices=1, max_epochs=1, logger=False,
+                            callbacks=[Timer()], enable_checkpointing=False,
+                            enable_progress_bar=False, enable_model_summary=False,
+                            limit_train_batches=warmup + steps, limit_val_batches=0)
+        trainer.fit(FerModule(model, cfg, frozen=frozen),
+                    datamodule=FerDataModule(splits, cfg, len(dataset.classes)))
+    step = statistics.median(times[warmup:])
+    return {"model": name, "kwargs": kwargs, "params": sum(p.numel() for p in model.parameters()),
+            "input_size": info.input_size, "batch_size": batch, "steps_timed": len(times) - warmup,
+            "median_step_s": round(step, 5), "images_per_s": round(batch / step, 1),
+            "torch_threads": torch.get_num_threads()}
+
+
+def git_commit() -> str:
+    from ferkit.checkpoint import git_commit as gc
+
+    return gc(REPO)
+
+
+def write_results(rows: list[dict], args: argparse.Namespace) -> Path:
+    today = dt.date.today().isoformat()
+    out = REPO / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    from ferkit.io import atomic_write_json, atomic_write_text
+
+    machine = {"platform": platform.platform(), "processor": platform.processor(),
+               "cpu_count": os.cpu_count(), "python": sys.version.split()[0]}
+    doc = {"benchmark": "train-throughput", "date": today, "git_commit": git_commit(),
+           "machine": machine, "data": args.data or "synthetic 48x48 gray",
+           "warmup_steps": args.warmup, "results": rows,
+           "note": "real Lightning training step incl. batched augmentation; CPU shared with "
+                   "other processes may lower numbers"}
+    atomic_write_json(out / f"train-throughput-{today}.json", doc)
+    lines = [f"# Training throughput ({today})", "",
+             f"commit `{doc['git_commit']}`, {machine['platform']}, {machine['cpu_count']} CPUs, "
+             f"data: {doc['data']}, median of {args.steps} steps after {args.warmup} warm-up", "",
+             "| model | params | input | batch | images/s |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| {r['label']} | {r['params']:,} | {r['input_size']} | {r['batch_size']} | "
+              f"{r['images_per_s']:.0f} |" for r in rows]
+    atomic_write_text(out / f"train-throughput-{today}.md", "\n".join(lines) + "\n")
+    return out / f"train-throughput-{today}.md"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", help="dataset path (default: synthetic images)")
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--steps", type=int, default=15)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
+    ap.add_argument("--only", nargs="*", help="model names to run (default: all)")
+    args = ap.parse_args()
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    need = args.batch_size * (args.steps + args.warmup + 1)
+    if args.data:
+        from ferkit.data import load_dataset
+
+        dataset = load_dataset(args.data)
+    else:
+        dataset = synthetic_dataset(need)
+    rows = []
+    for label, name, kwargs in MODELS:
+        if args.only and name not in args.only:
+            continue
+        row = measure(name, kwargs, dataset, args.batch_size, args.steps, args.warmup)
+        row["label"] = label
+        rows.append(row)
+        print(f"{label:28s} {row['params']:>10,} params  {row['images_per_s']:8.0f} images/s",
+              flush=True)
+    print(f"wrote {write_results(rows, args)}")
+
+
+if __name__ == "__main__":
+    main()

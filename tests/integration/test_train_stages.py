@@ -1,0 +1,77 @@
+"""Fine-tune stage (init_from, train+val), crop training and its TTA, balancing options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ferkit.checkpoint import read_meta
+from ferkit.data.synthetic import make_folder_dataset
+from ferkit.errors import ConfigError
+from ferkit.eval import evaluate
+from ferkit.train import load_train_config, train
+
+FAST = ["model.kwargs={input_size: 24, width: 8}", "trainer.progress=false",
+        "optimizer.lr=0.01", "trainer.batch_size=16"]
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory) -> Path:
+    return make_folder_dataset(tmp_path_factory.mktemp("synth") / "fer", n_per_class=6, seed=5)
+
+
+@pytest.fixture(scope="module")
+def first_run(synth, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "first"
+    return train(_cfg(synth, out, "trainer.epochs=2", "scheduler.name=plateau",
+                      "trainer.early_stopping=3"))
+
+
+def _cfg(data: Path, out: Path, *extra: str):
+    return load_train_config(None, [*FAST, *extra], **{
+        "model.name": "tinycnn_test", "data.path": str(data), "output": str(out)})
+
+
+def test_finetune_on_train_plus_val_continues_from_checkpoint(synth, first_run, tmp_path):
+    t0 = read_meta(first_run.best_checkpoint).temperature
+    cfg = _cfg(synth, tmp_path / "ft", f"model.init_from={first_run.best_checkpoint}",
+               "data.train_on=train+val", "scheduler.name=cosine", "trainer.epochs=2",
+               "optimizer.lr=0.0001", "scheduler.warmup_epochs=0.5")
+    result = train(cfg)
+    assert [r["val_acc"] for r in result.history] == [None, None]
+    assert result.eval_report is None  # no held-out split left
+    meta = read_meta(result.best_checkpoint)
+    assert meta.temperature == pytest.approx(t0)  # not refitted on training data
+    assert meta.extra["train_on"] == "train+val"
+    assert meta.config["model"]["init_from"] == str(first_run.best_checkpoint)
+
+
+def test_plateau_on_val_without_validation_is_a_config_error(synth, first_run, tmp_path):
+    cfg = _cfg(synth, tmp_path / "bad", "data.train_on=train+val", "scheduler.name=plateau")
+    with pytest.raises(ConfigError, match="scheduler.monitor=val_acc needs a validation split"):
+        train(cfg)
+
+
+def test_init_from_other_model_is_a_config_error(synth, first_run, tmp_path):
+    cfg = load_train_config(None, ["trainer.progress=false",
+                                   f"model.init_from={first_run.best_checkpoint}"], **{
+        "model.name": "alizadeh_shallow_test", "data.path": str(synth),
+        "output": str(tmp_path / "x")})
+    with pytest.raises(ConfigError, match="holds model 'tinycnn_test'"):
+        train(cfg)
+
+
+def test_tencrop_training_balancing_and_tencrop_eval(synth, tmp_path):
+    cfg = _cfg(synth, tmp_path / "crop", "augment.tencrop=true", "augment.crop_fraction=0.8",
+               "augment.erasing=0.5", "augment.rotation=10", "data.balance=sampler",
+               "trainer.epochs=1", "scheduler.name=onecycle", "trainer.final_eval=false",
+               "loss.label_smoothing=0.1", "trainer.gradient_clip=1.0")
+    result = train(cfg)
+    meta = read_meta(result.best_checkpoint)
+    assert meta.extra["crop_fraction"] == pytest.approx(0.8)
+    rep = evaluate(result.best_checkpoint, synth, split="val", tta="tencrop", progress=False)
+    assert rep.num_samples == 42 and 0 <= rep.accuracy <= 1
+    cfg = _cfg(synth, tmp_path / "lw", "data.balance=loss_weights", "augment.random_crop=true",
+               "augment.cutmix=1.0", "trainer.epochs=1", "trainer.final_eval=false")
+    assert train(cfg).epochs == 1
