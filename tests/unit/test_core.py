@@ -110,3 +110,13 @@ def test_cli_version_and_unknown_command(cli):
     assert code == 0 and out.startswith("ferkit ")
     code, _, _ = cli("no-such-command")
     assert code == 2
+
+
+def test_atomic_write_uses_normal_file_mode(tmp_path):
+    import os
+    import stat
+
+    path = atomic_write_text(tmp_path / "y.txt", "hi")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
