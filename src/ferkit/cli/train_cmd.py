@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train a model (Lightning; CPU, GPU or DDP) and write a run directory."""
         from ferkit.train import load_train_config, train
-        from ferkit.train.runner import load_resume_config
+        from ferkit.train.runner import is_child_rank, load_resume_config
 
         overrides = list(overrides or [])
         if resume:
@@ -38,6 +38,8 @@ def register(app: typer.Typer) -> None:
                 "model.name": model, "data.path": data,
                 "output": str(output) if output else None})
         result = train(cfg, resume=resume, log_fn=info)
+        if is_child_rank():  # DDP worker processes: rank 0 reports
+            return
         if json_out:
             emit_json(result.to_dict())
             return

@@ -228,7 +228,8 @@ def quiet_lightning():
             for pattern in (".*does not have many workers.*", ".*ended before the epoch ended.*",
                             ".*on_after_batch_transfer.*", ".*LeafSpec.*",
                             ".*litlogger.*", ".*is_leaf.*",
-                            ".*smaller than the logging interval.*"):
+                            ".*smaller than the logging interval.*",
+                            ".*Grad strides do not match bucket view strides.*"):
                 warnings.filterwarnings("ignore", pattern)
             yield
     finally:
