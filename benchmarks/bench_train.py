@@ -99,7 +99,8 @@ def write_results(rows: list[dict], args: argparse.Namespace) -> Path:
     from ferkit.io import atomic_write_json, atomic_write_text
 
     machine = {"platform": platform.platform(), "processor": platform.processor(),
-               "cpu_count": os.cpu_count(), "python": sys.version.split()[0]}
+               "cpu_count": os.cpu_count(), "python": sys.version.split()[0],
+               "load_average_1m_at_start": args.load_at_start}
     doc = {"benchmark": "train-throughput", "date": today, "git_commit": git_commit(),
            "machine": machine, "data": args.data or "synthetic 48x48 gray",
            "warmup_steps": args.warmup, "results": rows,
@@ -108,7 +109,9 @@ def write_results(rows: list[dict], args: argparse.Namespace) -> Path:
     atomic_write_json(out / f"train-throughput-{today}.json", doc)
     lines = [f"# Training throughput ({today})", "",
              f"commit `{doc['git_commit']}`, {machine['platform']}, {machine['cpu_count']} CPUs, "
-             f"data: {doc['data']}, median of {args.steps} steps after {args.warmup} warm-up", "",
+             f"data: {doc['data']}, median of {args.steps} steps after {args.warmup} warm-up; "
+             f"1-min load average at start {args.load_at_start:.1f} (a shared CPU lowers the "
+             "numbers)", "",
              "| model | params | input | batch | images/s |", "|---|---:|---:|---:|---:|"]
     lines += [f"| {r['label']} | {r['params']:,} | {r['input_size']} | {r['batch_size']} | "
               f"{r['images_per_s']:.0f} |" for r in rows]
@@ -125,6 +128,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     ap.add_argument("--only", nargs="*", help="model names to run (default: all)")
     args = ap.parse_args()
+    args.load_at_start = os.getloadavg()[0]
     import torch
 
     if args.threads:
