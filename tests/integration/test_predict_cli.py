@@ -188,3 +188,29 @@ def test_live_command_with_a_video_source(cli, model, video, tmp_path):
     assert v["frames_processed"] == 10
     assert len(list(csv.DictReader((out / "results.csv").open()))) == 10
     assert "frame 0" in stderr  # the live status line
+
+
+def test_predict_sample_uses_bundled_photo(cli, tmp_path, monkeypatch):
+    """--sample runs the bundled portrait through the real Haar detector: exactly one face."""
+    from ferkit.checkpoint import CheckpointMeta, save_checkpoint
+    from ferkit.inference import pipeline
+    from ferkit.models import create_model
+
+    model = create_model("tinycnn_test")
+    ckpt = save_checkpoint(tmp_path / "m.safetensors", model.state_dict(),
+                           CheckpointMeta(model="tinycnn_test", info=model.ferkit_info))
+    assert pipeline.SAMPLE_IMAGE.is_file()
+    code, out, err = cli("predict", "--sample", "--model", ckpt, "--json")
+    assert code == 0, err
+    import json
+
+    doc = json.loads(out)
+    text = json.dumps(doc)
+    assert "sample_face.jpg" in text
+    faces = [f for r in doc.get("results", doc.get("images", [])) for f in r["faces"]]
+    assert len(faces) == 1
+
+
+def test_predict_without_paths_is_a_usage_error(cli):
+    code, _, _ = cli("predict")
+    assert code == 2

@@ -121,7 +121,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("predict")
     def predict(
-        paths: list[Path] = typer.Argument(..., help="Images, folders (recursive) or videos."),
+        paths: list[Path] = typer.Argument(None, help="Images, folders (recursive) or videos."),
+        sample: bool = typer.Option(False, "--sample", help="Also run on the bundled sample "
+                                    "photo (a quick check that everything works)."),
         model: str | None = _MODEL, detector: str = _DETECTOR, yunet_model: Path | None = _YUNET,
         detector_option: list[str] = _DOPT, backend: str = _BACKEND,
         output: Path | None = _OUTPUT, json_out: bool = _JSON,
@@ -131,8 +133,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Detect faces and predict emotions in photos, folders and video files."""
         from ferkit.inference.outputs import PredictRun, RunOptions
+        from ferkit.inference.pipeline import SAMPLE_IMAGE
         from ferkit.inference.video import expand_inputs, is_video
 
+        paths = [*(paths or []), *([SAMPLE_IMAGE] if sample else [])]
+        if not paths:
+            raise typer.BadParameter("give at least one PATH (or --sample)", param_hint="PATHS")
         inputs = expand_inputs(paths)
         _set_threads(threads, any(is_video(p) for p in inputs))
         pipe = _pipeline(model, detector, yunet_model, detector_option, backend,

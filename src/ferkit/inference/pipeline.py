@@ -34,6 +34,8 @@ from ferkit.inference.video import Frame, StopVideo, VideoReader, as_bgr, read_i
 from ferkit.types import BBox, FaceResult, ImageResult, TrackSummary, VideoResult
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "weights" / "default.safetensors"
+#: a public-domain portrait shipped with the package (see ferkit/assets/README.md)
+SAMPLE_IMAGE = Path(__file__).resolve().parent.parent / "assets" / "sample_face.jpg"
 NO_FACE_MODES = ("skip", "whole-image", "error")
 UNCERTAIN = "uncertain"
 #: flush a batch of image crops when this many images are waiting (bounds memory)
