@@ -9,42 +9,14 @@ import cv2
 import numpy as np
 import pytest
 
-from ferkit.faces import DETECTORS, Detection, Detector
-from ferkit.types import EMOTIONS, BBox
+from ferkit.types import EMOTIONS
 
 N_FRAMES, FPS = 24, 12.0
 
 
-class BlobDetector(Detector):
-    """Test detector: every bright (>128) blob of at least 10x10 px is a 'face'."""
-
-    name = "test-blobs-cli"
-
-    def detect(self, image_bgr):
-        gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
-        _, mask = cv2.threshold(gray, 128, 255, cv2.THRESH_BINARY)
-        contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        boxes = [cv2.boundingRect(c) for c in contours]
-        return [Detection(BBox(*map(float, b)), 0.9) for b in sorted(boxes) if b[2] >= 10]
-
-
-if "test-blobs-cli" not in DETECTORS:
-    DETECTORS.add("test-blobs-cli", BlobDetector)
-
-
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    import torch
-
-    from ferkit.checkpoint import CheckpointMeta, save_checkpoint
-    from ferkit.models import create_model
-
-    torch.manual_seed(0)
-    m = create_model("tinycnn_test")
-    path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
-    save_checkpoint(path, m.state_dict(), CheckpointMeta(model="tinycnn_test",
-                                                         info=m.ferkit_info))
-    return str(path)
+def model(tiny_checkpoint, blob_detector):
+    return str(tiny_checkpoint)
 
 
 def square_image(path, boxes, size=(120, 160)):
@@ -70,7 +42,7 @@ def video(tmp_path_factory):
 
 
 def base(model):
-    return ["predict", "--model", model, "--detector", "test-blobs-cli"]
+    return ["predict", "--model", model, "--detector", "test-blobs"]
 
 
 def test_images_folder_with_corrupt_file(cli, model, tmp_path):
@@ -98,7 +70,7 @@ def test_json_stdout_is_one_document(cli, model, tmp_path):
     assert code == 0, stderr
     doc = json.loads(stdout)
     assert doc["schema_version"] and doc["images"][0]["faces"][0]["label"] in EMOTIONS
-    assert doc["pipeline"]["detector"] == "test-blobs-cli"
+    assert doc["pipeline"]["detector"] == "test-blobs"
 
 
 def test_no_face_is_an_empty_result(cli, model, tmp_path):
@@ -180,7 +152,7 @@ def test_video_stride(cli, model, video, tmp_path):
 
 def test_live_command_with_a_video_source(cli, model, video, tmp_path):
     out = tmp_path / "live"
-    code, stdout, stderr = cli("live", "--model", model, "--detector", "test-blobs-cli",
+    code, stdout, stderr = cli("live", "--model", model, "--detector", "test-blobs",
                                "--source-video", video, "--max-frames", "10", "--no-window",
                                "--output", out, "--json")
     assert code == 0, stderr
@@ -190,15 +162,11 @@ def test_live_command_with_a_video_source(cli, model, video, tmp_path):
     assert "frame 0" in stderr  # the live status line
 
 
-def test_predict_sample_uses_bundled_photo(cli, tmp_path, monkeypatch):
+def test_predict_sample_uses_bundled_photo(cli, tiny_checkpoint):
     """--sample runs the bundled portrait through the real Haar detector: exactly one face."""
-    from ferkit.checkpoint import CheckpointMeta, save_checkpoint
     from ferkit.inference import pipeline
-    from ferkit.models import create_model
 
-    model = create_model("tinycnn_test")
-    ckpt = save_checkpoint(tmp_path / "m.safetensors", model.state_dict(),
-                           CheckpointMeta(model="tinycnn_test", info=model.ferkit_info))
+    ckpt = tiny_checkpoint
     assert pipeline.SAMPLE_IMAGE.is_file()
     code, out, err = cli("predict", "--sample", "--model", ckpt, "--json")
     assert code == 0, err

@@ -9,41 +9,13 @@ import numpy as np
 import pytest
 
 from ferkit.errors import ConfigError, FerkitError, NoFaceError
-from ferkit.faces import DETECTORS, Detection, Detector
 from ferkit.inference.pipeline import Pipeline
 from ferkit.types import RESULT_SCHEMA_VERSION, BBox, ImageResult
 
 
-class BlobDetector(Detector):
-    """Test detector: every bright (>128) blob of at least 10x10 px is a 'face'."""
-
-    name = "test-blobs"
-
-    def detect(self, image_bgr):
-        gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
-        _, mask = cv2.threshold(gray, 128, 255, cv2.THRESH_BINARY)
-        contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        boxes = [cv2.boundingRect(c) for c in contours]
-        return [Detection(BBox(*map(float, b)), 0.9) for b in sorted(boxes) if b[2] >= 10]
-
-
-if "test-blobs" not in DETECTORS:
-    DETECTORS.add("test-blobs", BlobDetector)
-
-
 @pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    import torch
-
-    from ferkit.checkpoint import CheckpointMeta, save_checkpoint
-    from ferkit.models import create_model
-
-    torch.manual_seed(0)
-    model = create_model("tinycnn_test")
-    path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
-    save_checkpoint(path, model.state_dict(), CheckpointMeta(model="tinycnn_test",
-                                                             info=model.ferkit_info))
-    return path
+def model_path(tiny_checkpoint, blob_detector):
+    return tiny_checkpoint
 
 
 def scene(boxes, size=(240, 320)):
