@@ -146,6 +146,9 @@ class TrainerConfig:
     num_workers: int = 0
     ckpt_every_n_steps: int = 200  # resume state also saved mid-epoch
     val_tta: Literal["none", "flip"] = "none"
+    # NHWC tensors: PyTorch's CPU depthwise/1x1 conv backward is ~2x faster in this layout
+    # (measured on EfficientNet-Lite0, 64 px); harmless elsewhere, and helps AMP on GPUs.
+    channels_last: bool = True
     progress: bool = True
     fit_temperature: bool = True
     final_eval: bool = True

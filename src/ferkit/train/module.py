@@ -41,6 +41,8 @@ class FerModule(L.LightningModule):
     def __init__(self, model: nn.Module, cfg: TrainConfig, *,
                  class_weights: torch.Tensor | None = None, frozen: set[str] | None = None) -> None:
         super().__init__()
+        if cfg.trainer.channels_last:
+            model = model.to(memory_format=torch.channels_last)
         self.model = model
         self.cfg = cfg
         self.info = model.ferkit_info
@@ -69,7 +71,10 @@ class FerModule(L.LightningModule):
             # whole face resized to the input size, as ferkit evaluate/predict see it
             x = F.interpolate(x, size=(self.info.input_size,) * 2, mode="bilinear",
                               align_corners=False, antialias=True)
-        return normalize(x, self.info), labels
+        x = normalize(x, self.info)
+        if self.cfg.trainer.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, labels
 
     # ---- steps ------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
