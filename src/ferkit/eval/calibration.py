@@ -13,12 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    z = np.asarray(logits, dtype=np.float64) / max(float(temperature), 1e-6)
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+from ferkit.probability import softmax  # noqa: F401  (re-exported: the one softmax)
 
 
 def nll(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> float:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ferkit.errors import ConfigError
+from ferkit.probability import softmax
 from ferkit.registry import Registry
 
 EXPLAINERS: Registry = Registry("explanation method")
@@ -156,7 +157,6 @@ def explain_crop(model, crop: np.ndarray, *, method: str = "gradcam", target: st
     labels = tuple(info.labels)
     index = target_index(target, labels, logits)
     heat, _ = fn(model, x, index)
-    z = logits / max(float(temperature), 1e-6)
-    e = np.exp(z - z.max())
-    return Explanation(crop=crop, heatmap=_to_unit(heat, crop.shape[:2]), probs=e / e.sum(),
+    return Explanation(crop=crop, heatmap=_to_unit(heat, crop.shape[:2]),
+                       probs=softmax(logits, temperature).astype(np.float32),
                        labels=labels, target=labels[index], method=used, notes=notes)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ferkit.probability import softmax
 from ferkit.registry import Registry
 from ferkit.types import ModelInfo
 
@@ -41,10 +42,7 @@ class Backend(ABC):
         z = self.logits(crops)
         if flip_tta:
             z = 0.5 * (z + self.logits(np.ascontiguousarray(crops[:, :, ::-1])))
-        z = z / max(self.temperature, 1e-6)
-        z = z - z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+        return softmax(z, self.temperature).astype(np.float32)
 
 
 @BACKENDS.register("torch")
