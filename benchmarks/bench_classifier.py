@@ -18,7 +18,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -27,7 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import REPO, machine_info  # noqa: E402
+
 #: faces/s targets from the issue: (model name, batch) → minimum
 TARGETS = {("efficientnet_lite0", 64): 2000, ("efficientnet_lite0", 1): 1000,
            ("mobilenet_small", 64): 4000}
@@ -117,19 +118,13 @@ def bench_model(spec: str, work: Path, args) -> list[dict]:
 
 
 def machine() -> dict:
-    import onnxruntime
-    import torch
+    import onnxruntime  # noqa: F401  (loaded so machine_info records its version)
+    import torch  # noqa: F401
 
-    from ferkit.checkpoint import git_commit
     from ferkit.export.onnx import physical_cores
 
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text()
-                .splitlines() if ln.startswith("model name")), platform.processor())
-    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "physical_cores": physical_cores(),
-            "loadavg_at_start": list(os.getloadavg()),
-            "python": platform.python_version(), "torch": torch.__version__,
-            "onnxruntime": onnxruntime.__version__, "platform": platform.platform(),
-            "git_commit": git_commit(REPO)}
+    info = machine_info(physical_cores=physical_cores())
+    return {**info, "logical_cpus": info["cpu_count"], "loadavg_at_start": info["load_average"]}
 
 
 def markdown(result: dict) -> str:

@@ -14,7 +14,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -25,7 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import REPO  # noqa: E402
+from _machine import machine_info as machine  # noqa: E402
+
 FERKIT = str(Path(sys.executable).with_name("ferkit"))
 
 
@@ -77,18 +79,6 @@ def _identical(a, b) -> bool:
         return False
     return all(np.array_equal(a.split(s).images, b.split(s).images)
                and np.array_equal(a.split(s).labels, b.split(s).labels) for s in a.splits)
-
-
-def machine() -> dict:
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text()
-                .splitlines() if ln.startswith("model name")), platform.processor())
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
-                            capture_output=True, text=True).stdout.strip()
-    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "src/ferkit/data",
-                                 "src/ferkit/cli/data_cmd.py"], cwd=REPO,
-                                capture_output=True, text=True).stdout.strip())
-    return {"cpu": cpu, "cpus": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(), "git_commit": commit + ("-dirty" if dirty else "")}
 
 
 def main() -> None:

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import REPO, git_commit  # noqa: E402,F401  (bench_video imports these)
+from _machine import machine_info as machine  # noqa: E402
 
 #: main faces marked by hand on the reference photos (x, y, w, h in original pixels)
 MAIN_FACES = {
@@ -32,26 +31,6 @@ MAIN_FACES = {
     "obama_and_biden.jpg": [(725, 405, 220, 220), (1120, 360, 230, 230)],
 }
 DETECTORS = ("haar", "haar-default", "dlib-hog", "dlib-cnn")
-
-
-def machine() -> dict:
-    cpu = ""
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"platform": platform.platform(), "python": platform.python_version(),
-            "cpu": cpu or platform.processor(), "cpu_count": os.cpu_count(),
-            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
-
-
-def git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, text=True,
-                              capture_output=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
 
 
 def timed(fn, repeats: int) -> tuple[float, object]:

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import torch
 
-from ferkit.checkpoint import git_commit
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import git_commit, machine_info  # noqa: E402
 from ferkit.io import atomic_write_json, atomic_write_text
 from ferkit.models import count_macs, count_params, create_model, list_models
 
@@ -53,9 +54,7 @@ def bench(name: str, args: argparse.Namespace) -> dict:
 
 
 def machine(note: str) -> dict:
-    return {"platform": platform.platform(), "processor": platform.processor(),
-            "python": platform.python_version(), "torch": torch.__version__,
-            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "note": note}
+    return machine_info(processor=platform.processor(), note=note)
 
 
 def to_markdown(rows: list[dict], meta: dict) -> str:

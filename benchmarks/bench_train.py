@@ -24,7 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import REPO, machine_info  # noqa: E402
+
 #: (label, registered model, builder kwargs): a tiny, a ~0.5M and a ~5M parameter model
 MODELS = (
     ("small (tinycnn width 32)", "tinycnn_test", {"width": 32}),
@@ -86,22 +88,15 @@ def measure(name: str, kwargs: dict, dataset, batch: int, steps: int, warmup: in
             "torch_threads": torch.get_num_threads()}
 
 
-def git_commit() -> str:
-    from ferkit.checkpoint import git_commit as gc
-
-    return gc(REPO)
-
-
 def write_results(rows: list[dict], args: argparse.Namespace) -> Path:
     today = dt.date.today().isoformat()
     out = REPO / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     from ferkit.io import atomic_write_json, atomic_write_text
 
-    machine = {"platform": platform.platform(), "processor": platform.processor(),
-               "cpu_count": os.cpu_count(), "python": sys.version.split()[0],
-               "load_average_1m_at_start": args.load_at_start}
-    doc = {"benchmark": "train-throughput", "date": today, "git_commit": git_commit(),
+    machine = machine_info(processor=platform.processor(),
+                           load_average_1m_at_start=args.load_at_start)
+    doc = {"benchmark": "train-throughput", "date": today, "git_commit": machine["git_commit"],
            "machine": machine, "data": args.data or "synthetic 48x48 gray",
            "warmup_steps": args.warmup, "results": rows,
            "note": "real Lightning training step incl. batched augmentation; CPU shared with "
