@@ -1,8 +1,16 @@
-"""The bundled default model: present, self-describing, and usable with no arguments."""
+"""The bundled models: present, self-describing, and usable with no arguments."""
 
+import pytest
+
+from ferkit.bundled import BUNDLED, WEIGHTS_DIR, backend_for, is_bundled_name, resolve_model
 from ferkit.checkpoint import read_meta
+from ferkit.export.onnx import read_onnx_meta
+from ferkit.export.quantize import QUANT_KEY
+from ferkit.inference.backends import OnnxBackend, TorchBackend
 from ferkit.inference.pipeline import DEFAULT_MODEL, SAMPLE_IMAGE, Pipeline
 from ferkit.types import EMOTIONS
+
+SHIPPED = [n for n in BUNDLED.names() if (WEIGHTS_DIR / BUNDLED.get(n).checkpoint).is_file()]
 
 
 def test_default_model_ships_with_its_metadata():
@@ -12,8 +20,32 @@ def test_default_model_ships_with_its_metadata():
     assert meta.data_fingerprint and meta.history and 0.5 < meta.temperature < 2.0
 
 
+@pytest.mark.parametrize("name", SHIPPED)
+def test_bundled_int8_twin_matches_its_checkpoint(name):
+    entry = BUNDLED.get(name)
+    meta, onnx_meta = read_meta(WEIGHTS_DIR / entry.checkpoint), read_onnx_meta(entry.path())
+    assert onnx_meta.info.labels == meta.info.labels == EMOTIONS
+    assert onnx_meta.info.input_size == meta.info.input_size
+    assert onnx_meta.temperature == pytest.approx(meta.temperature)
+    assert onnx_meta.meta["data_fingerprint"] == meta.data_fingerprint  # same training run
+    assert QUANT_KEY in {p.key for p in __import__("onnx").load(str(entry.path())).metadata_props}
+
+
+def test_bundled_names_resolve_by_backend():
+    assert "default" in SHIPPED and "fast" in BUNDLED
+    assert resolve_model(None) == resolve_model("default") == WEIGHTS_DIR / "default.int8.onnx"
+    assert resolve_model("default", "torch") == DEFAULT_MODEL
+    assert backend_for(resolve_model(None)) == "onnx" and backend_for(DEFAULT_MODEL) == "torch"
+    assert not is_bundled_name("some/dir/default")
+
+
 def test_default_pipeline_reads_the_sample_portrait_as_happy():
-    result = Pipeline().predict_image(SAMPLE_IMAGE)
+    pipe = Pipeline()
+    assert isinstance(pipe.backend, OnnxBackend)  # predict's default: the INT8 ONNX file
+    result = pipe.predict_image(SAMPLE_IMAGE)
     assert len(result.faces) == 1
     face = result.faces[0]
     assert face.label == "happy" and face.confidence > 0.5  # a broad smile (NASA portrait)
+    torch_face = Pipeline(backend="torch").predict_image(SAMPLE_IMAGE).faces[0]
+    assert isinstance(Pipeline(backend="torch").backend, TorchBackend)
+    assert torch_face.label == "happy" and abs(torch_face.confidence - face.confidence) < 0.1

@@ -97,11 +97,13 @@ def test_result_json_schema(model_path):
 
 
 def test_default_model_missing_is_a_clear_error(monkeypatch, tmp_path):
-    import ferkit.inference.pipeline as pl
+    import ferkit.bundled as bundled
 
-    monkeypatch.setattr(pl, "DEFAULT_MODEL", tmp_path / "none.safetensors")
-    with pytest.raises(FerkitError, match="no bundled model yet; pass --model"):
+    monkeypatch.setattr(bundled, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(FerkitError, match="bundled model 'default' is missing.*--model"):
         Pipeline(None)
+    with pytest.raises(FerkitError, match="bundled model 'fast' is missing"):
+        Pipeline("fast", backend="torch")
 
 
 def test_bad_pipeline_options(model_path):

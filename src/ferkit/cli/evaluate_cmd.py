@@ -14,7 +14,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("evaluate")
     def evaluate_cmd(
-        model: Path = typer.Option(..., "--model", "-m", help="A ferkit .safetensors checkpoint."),
+        model: Path = typer.Option(..., "--model", "-m", help="A .safetensors checkpoint, an .onnx "
+                                   "file (e.g. INT8) or a bundled model name (default, fast)."),
         data: str = typer.Option(..., "--data", "-d", help="Dataset path (any format)."),
         split: str = typer.Option("val", "--split", "-s", help="Split to evaluate on."),
         tta: str = typer.Option("none", "--tta", help="Test-time augmentation: none|flip|tencrop."),

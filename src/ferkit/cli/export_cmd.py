@@ -15,18 +15,43 @@ def export(
     opset: int | None = typer.Option(None, "--opset", help="ONNX opset (default 17)."),
     no_check: bool = typer.Option(False, "--no-check",
                                   help="Skip the torch-vs-runtime parity check."),
+    calibration: str | None = typer.Option(
+        None, "--calibration", help="onnx-int8: dataset whose images calibrate the INT8 ranges."),
+    calibration_split: str = typer.Option("train", "--calibration-split",
+                                          help="onnx-int8: split to draw calibration images from."),
+    calibration_size: int = typer.Option(512, "--calibration-size", min=2,
+                                         help="onnx-int8: number of calibration images."),
+    calibration_method: str = typer.Option("minmax", "--calibration-method",
+                                           help="onnx-int8: minmax, entropy or percentile."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Export CHECKPOINT; the model input is the normalised tensor from ferkit.preprocess."""
-    from ferkit.cli._common import emit_json, out_console
+    """Export CHECKPOINT; the model input is the normalised tensor from ferkit.preprocess.
+
+    --format onnx-int8 writes a statically quantized model (2-3x faster on CPUs with VNNI),
+    calibrated on --calibration DATA and compared with the float model on held-out images.
+    """
+    from ferkit.cli._common import emit_json, out_console, warn
     from ferkit.export import export_model
 
     options: dict = {"check": not no_check}
     if opset is not None:
         options["opset"] = opset
+    if calibration is not None:
+        options.update(calibration=calibration, calibration_split=calibration_split,
+                       calibration_size=calibration_size, calibration_method=calibration_method)
     result = export_model(checkpoint, format, output, **options)
     if as_json:
         emit_json(result.to_dict())
+        return
+    if result.format == "onnx-int8":
+        out_console.print(
+            f"quantized {result.model} → {result.path} (INT8, {result.size_bytes / 1e6:.2f} MB "
+            f"vs {result.float_size_bytes / 1e6:.2f} MB float); top-1 agreement with float "
+            f"{result.agreement:.1%} on {result.calibration['held_out']} held-out calibration "
+            f"images, max prob diff {result.max_prob_diff:.3f}", highlight=False, soft_wrap=True)
+        if result.agreement < 0.95:
+            warn("INT8 agreement with the float model is below 95%; evaluate both with "
+                 "'ferkit evaluate' before shipping the INT8 file")
         return
     parity = ("skipped" if result.max_abs_diff is None
               else f"max abs diff {result.max_abs_diff:.2g} (atol {result.atol:g})")

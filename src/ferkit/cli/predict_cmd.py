@@ -11,14 +11,16 @@ import typer
 
 from ferkit.cli._common import emit_json, info, out_console, warn
 
-_MODEL = typer.Option(None, "--model", "-m", help="Checkpoint (.safetensors; an .onnx file "
-                      "with --backend onnx). Default: the bundled model.")
+_MODEL = typer.Option(None, "--model", "-m", help="A bundled model name (default, fast), a "
+                      ".safetensors checkpoint or an exported .onnx. Default: the bundled "
+                      "default model (its INT8 ONNX file).")
 _DETECTOR = typer.Option("haar", "--detector", "-d",
                          help="Face detector: haar, haar-default, dlib-hog, dlib-cnn, yunet.")
 _YUNET = typer.Option(None, "--yunet-model", help="YuNet ONNX file (for --detector yunet).")
 _DOPT = typer.Option([], "--detector-option", "-D", help="Detector option KEY=VALUE "
                      "(e.g. max_side=640, min_neighbors=4, eyes=true); repeatable.")
-_BACKEND = typer.Option("torch", "--backend", help="Classifier backend: torch or onnx.")
+_BACKEND = typer.Option("auto", "--backend", help="Classifier backend: auto (ONNX Runtime for "
+                        ".onnx files, torch for checkpoints), torch or onnx.")
 _OUTPUT = typer.Option(None, "--output", "-o", help="Write results.json, results.csv, "
                        "annotated images/videos and timeline PNGs into this folder.")
 _JSON = typer.Option(False, "--json", help="Print one JSON document on stdout.")
@@ -31,7 +33,7 @@ _EVERY = typer.Option(3, "--detect-every", help="Video: run the detector every K
 _EMA = typer.Option(0.5, "--smoothing", help="Video: EMA weight of the newest probabilities "
                     "per track (1 = no smoothing).")
 _MAXF = typer.Option(None, "--max-frames", help="Video: stop after N processed frames.")
-_THREADS = typer.Option(0, "--threads", help="Torch CPU threads. 0 = auto: 1 when a video or "
+_THREADS = typer.Option(0, "--threads", help="Classifier CPU threads. 0 = auto: 1 when a video or "
                         "camera is read (per-frame batches are tiny; extra threads only contend "
                         "with OpenCV), the torch default otherwise.")
 _NOFACE = typer.Option("skip", "--no-face-mode", help="Images without a detected face: skip "
@@ -39,7 +41,7 @@ _NOFACE = typer.Option("skip", "--no-face-mode", help="Images without a detected
 
 
 def _pipeline(model, detector, yunet_model, detector_option, backend, min_confidence,
-              flip_tta, no_face_mode):
+              flip_tta, no_face_mode, threads=None):
     from ferkit.config import parse_overrides
     from ferkit.inference.pipeline import Pipeline
 
@@ -47,18 +49,17 @@ def _pipeline(model, detector, yunet_model, detector_option, backend, min_confid
     if yunet_model is not None:
         options["model_path"] = str(yunet_model)
     return Pipeline(model, detector=detector, backend=backend, min_confidence=min_confidence,
-                    flip_tta=flip_tta, no_face_mode=no_face_mode, detector_options=options)
+                    flip_tta=flip_tta, no_face_mode=no_face_mode, detector_options=options,
+                    backend_options={"threads": threads} if threads else None)
 
 
-def _set_threads(threads: int, video: bool) -> None:
+def _threads(threads: int, video: bool) -> int | None:
+    """Classifier threads: --threads, else 1 for video/camera, else None (backend default)."""
     from ferkit.errors import ConfigError
 
     if threads < 0:
         raise ConfigError(f"--threads must be >= 0, got {threads}")
-    if threads or video:
-        import torch
-
-        torch.set_num_threads(threads or 1)
+    return threads or (1 if video else None)
 
 
 def _finish(run, report, json_out: bool) -> None:
@@ -140,9 +141,9 @@ def register(app: typer.Typer) -> None:
         if not paths:
             raise typer.BadParameter("give at least one PATH (or --sample)", param_hint="PATHS")
         inputs = expand_inputs(paths)
-        _set_threads(threads, any(is_video(p) for p in inputs))
+        n_threads = _threads(threads, any(is_video(p) for p in inputs))
         pipe = _pipeline(model, detector, yunet_model, detector_option, backend,
-                         min_confidence, flip_tta, no_face_mode)
+                         min_confidence, flip_tta, no_face_mode, n_threads)
         options = RunOptions(stride=stride, detect_every=detect_every, ema_alpha=smoothing,
                              max_frames=max_frames)
         on_failure = (lambda src, msg: warn(f"skipped {src}: {msg}")) if len(inputs) > 1 else None
@@ -166,9 +167,8 @@ def register(app: typer.Typer) -> None:
         from ferkit.inference.outputs import PredictRun, RunOptions
 
         show = bool(os.environ.get("DISPLAY")) if window is None else window
-        _set_threads(threads, True)
         pipe = _pipeline(model, detector, yunet_model, detector_option, backend,
-                         min_confidence, False, "skip")
+                         min_confidence, False, "skip", _threads(threads, True))
         options = RunOptions(stride=stride, detect_every=detect_every, ema_alpha=smoothing,
                              max_frames=max_frames, window=show)
         run = PredictRun(pipe, output, options, on_frame=_LiveStatus())

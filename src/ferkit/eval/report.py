@@ -17,8 +17,9 @@ import numpy as np
 import torch
 
 from ferkit import __version__
+from ferkit.bundled import resolve_model
 from ferkit.checkpoint import load_model
-from ferkit.errors import DataError
+from ferkit.errors import ConfigError, DataError
 from ferkit.eval.calibration import nll, reliability_bins, softmax
 from ferkit.eval.metrics import compute_metrics
 from ferkit.io import atomic_write_json, to_jsonable
@@ -113,8 +114,11 @@ def evaluate(checkpoint: str | os.PathLike[str], data: Any, split: str = "val",
     from ferkit.ensemble.tta import DEFAULT_CROP_FRACTION, get_tta, predict_logits
 
     get_tta(tta)  # unknown mode → UnknownNameError before any work
-    model, meta = load_model(checkpoint)
-    model.to(device)
+    checkpoint = resolve_model(checkpoint)  # a bundled name → the file predict runs
+    if tsne and Path(checkpoint).suffix == ".onnx":
+        raise ConfigError("--tsne needs the model's features: evaluate the .safetensors "
+                          "checkpoint, not an .onnx file")
+    model, meta = _load_classifier(checkpoint, device)
     info = meta.info
     color = str(meta.config.get("data", {}).get("color") or
                 ("rgb" if info.in_chans == 3 else "gray"))
@@ -141,6 +145,48 @@ def evaluate(checkpoint: str | os.PathLike[str], data: Any, split: str = "val",
                                                   device))
             atomic_write_json(Path(output) / "report.json", report.to_dict())
     return report
+
+
+@dataclass(frozen=True)
+class _ClassifierMeta:
+    """The parts of a checkpoint's metadata evaluation needs, from .safetensors or .onnx."""
+
+    model: str
+    info: Any
+    temperature: float
+    config: dict[str, Any]
+    extra: dict[str, Any]
+
+
+class _OnnxModule:
+    """An ONNX Runtime session called like a torch model on normalised tensors, so that the
+    same TTA code evaluates float checkpoints and (quantized) ONNX files."""
+
+    def __init__(self, backend) -> None:
+        self.backend = backend
+
+    def eval(self) -> _OnnxModule:
+        return self
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        feed = {self.backend.input_name: np.ascontiguousarray(x.cpu().numpy())}
+        return torch.from_numpy(self.backend.session.run(None, feed)[0])
+
+
+def _load_classifier(path: str | os.PathLike[str], device: str):
+    """(callable model, _ClassifierMeta): torch for checkpoints, ONNX Runtime for .onnx."""
+    if Path(path).suffix == ".onnx":
+        from ferkit.inference.backends import OnnxBackend
+
+        backend = OnnxBackend(path)
+        full = backend.meta.meta or {}
+        return _OnnxModule(backend), _ClassifierMeta(
+            backend.meta.model, backend.info, backend.temperature, full.get("config") or {},
+            full.get("extra") or {})
+    model, meta = load_model(path)
+    model.to(device)
+    return model, _ClassifierMeta(meta.model, meta.info, float(meta.temperature or 1.0),
+                                  meta.config or {}, meta.extra or {})
 
 
 def build_report(logits: np.ndarray, y: np.ndarray, labels: tuple[str, ...],

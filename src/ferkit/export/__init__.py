@@ -14,13 +14,36 @@ from ferkit.registry import Registry
 EXPORT_FORMATS: Registry = Registry("export format")
 
 
-def _onnx(checkpoint, out_path=None, **options):
+def _onnx(checkpoint, out_path=None, *, calibration=None, **options):
+    from ferkit.errors import ExportError
     from ferkit.export.onnx import export_onnx
 
+    if calibration is not None:
+        raise ExportError("--calibration is for --format onnx-int8; format 'onnx' is float32")
     return export_onnx(checkpoint, out_path, **options)
 
 
+def _onnx_int8(checkpoint, out_path=None, *, calibration=None, calibration_split="train",
+               calibration_size=512, calibration_method="minmax", check=True, opset=None,
+               seed=0, **options):
+    """Static INT8: ``calibration`` is a dataset path (or loaded Dataset) to calibrate on."""
+    from ferkit.errors import ExportError
+    from ferkit.export.quantize import calibration_images, quantize_onnx
+
+    if calibration is None:
+        raise ExportError("format 'onnx-int8' needs calibration images: pass --calibration DATA "
+                          "(a dataset; its training split is used by default)")
+    if opset is not None or options:
+        raise ExportError("format 'onnx-int8' takes no --opset (it quantizes the default float "
+                          "export)")
+    images, note = calibration_images(calibration, calibration_split, calibration_size,
+                                      seed=seed)
+    return quantize_onnx(checkpoint, out_path, calibration=images, calibration_note=note,
+                         method=calibration_method)
+
+
 EXPORT_FORMATS.add("onnx", _onnx, suffix=".onnx")
+EXPORT_FORMATS.add("onnx-int8", _onnx_int8, suffix=".int8.onnx")
 
 
 def export_model(checkpoint: str | os.PathLike[str], format: str = "onnx",

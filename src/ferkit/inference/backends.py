@@ -49,9 +49,12 @@ class Backend(ABC):
 class TorchBackend(Backend):
     """Eager PyTorch on the CPU (or a given device)."""
 
-    def __init__(self, checkpoint: str | os.PathLike[str], device: str = "cpu") -> None:
+    def __init__(self, checkpoint: str | os.PathLike[str], device: str = "cpu",
+                 threads: int | None = None) -> None:
         import torch
 
+        if threads:
+            torch.set_num_threads(int(threads))
         from ferkit.checkpoint import load_model
 
         self.model, self.meta = load_model(checkpoint)
@@ -133,6 +136,9 @@ def _file_key(path: Path) -> str:
     return h.hexdigest()[:24]
 
 
-def load_backend(checkpoint: str | os.PathLike[str], backend: str = "torch", **kwargs) -> Backend:
-    """Instantiate backend ``backend`` (a registered name) for a ferkit checkpoint."""
-    return BACKENDS.get(backend)(checkpoint, **kwargs)
+def load_backend(checkpoint: str | os.PathLike[str], backend: str = "auto", **kwargs) -> Backend:
+    """Instantiate backend ``backend`` (a registered name, or ``auto``: ONNX Runtime for ``.onnx``
+    files, torch for checkpoints) for a ferkit checkpoint or exported model."""
+    from ferkit.bundled import backend_for
+
+    return BACKENDS.get(backend_for(checkpoint, backend))(checkpoint, **kwargs)

@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from ferkit.errors import ConfigError, FerkitError, MediaError, NoFaceError
+from ferkit.bundled import WEIGHTS_DIR, backend_for, resolve_model
+from ferkit.errors import ConfigError, MediaError, NoFaceError
 from ferkit.faces import DETECTORS, AlignConfig, Detection, create_detector, crop_faces
 from ferkit.faces.align import whole_image_box
 from ferkit.inference.backends import Backend, load_backend
@@ -33,7 +34,7 @@ from ferkit.inference.tracking import EmaSmoother, IouTracker
 from ferkit.inference.video import Frame, StopVideo, VideoReader, as_bgr, read_image
 from ferkit.types import BBox, FaceResult, ImageResult, TrackSummary, VideoResult
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "weights" / "default.safetensors"
+DEFAULT_MODEL = WEIGHTS_DIR / "default.safetensors"  # the float twin of the default model
 #: a public-domain portrait shipped with the package (see ferkit/assets/README.md)
 SAMPLE_IMAGE = Path(__file__).resolve().parent.parent / "assets" / "sample_face.jpg"
 NO_FACE_MODES = ("skip", "whole-image", "error")
@@ -42,17 +43,17 @@ UNCERTAIN = "uncertain"
 MAX_PENDING_IMAGES = 16
 
 
-def resolve_backend(model: str | os.PathLike[str] | Backend | None, backend: str = "torch",
+def resolve_backend(model: str | os.PathLike[str] | Backend | None, backend: str = "auto",
                     **backend_options: Any) -> Backend:
-    """A Backend from a checkpoint path, a ready Backend, or None/"default" (bundled model)."""
+    """A Backend from a checkpoint/.onnx path, a ready Backend, or None/a bundled model name.
+
+    ``backend="auto"`` runs ``.onnx`` files (the bundled models' INT8 files included) with ONNX
+    Runtime and ``.safetensors`` checkpoints with torch.
+    """
     if isinstance(model, Backend):
         return model
-    if model is None or str(model) == "default":
-        if not DEFAULT_MODEL.is_file():
-            raise FerkitError("no bundled model yet; pass --model CHECKPOINT "
-                              "(a .safetensors file from 'ferkit train')")
-        model = DEFAULT_MODEL
-    return load_backend(model, backend=backend, **backend_options)
+    path = resolve_model(model, backend)
+    return load_backend(path, backend=backend_for(path, backend), **backend_options)
 
 
 class Pipeline:
@@ -64,7 +65,7 @@ class Pipeline:
     """
 
     def __init__(self, model: str | os.PathLike[str] | Backend | None = None,
-                 detector: str | Any = "haar", backend: str = "torch", *,
+                 detector: str | Any = "haar", backend: str = "auto", *,
                  min_confidence: float = 0.0, flip_tta: bool = False,
                  no_face_mode: str = "skip", align: AlignConfig | None = None,
                  detector_options: dict[str, Any] | None = None, batch_size: int = 64,

@@ -1,0 +1,70 @@
+"""Models that ship inside the package, addressable by name (``--model default`` / ``fast``).
+
+Each bundled model has a float32 ``.safetensors`` checkpoint (for fine-tuning, Grad-CAM and the
+torch backend) and may have a statically quantized ``.int8.onnx`` twin, which is what
+``predict`` runs by default: it is 2–3× faster on a CPU at the same accuracy (MODEL_CARD.md).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ferkit.errors import CheckpointError
+from ferkit.registry import Registry
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    """A shipped model: its checkpoint and (optionally) its INT8 ONNX Runtime file."""
+
+    name: str
+    checkpoint: str  # file name under weights/
+    onnx: str | None
+    description: str
+
+    def path(self, backend: str = "auto") -> Path:
+        """The file a backend runs: auto/onnx → the INT8 file if shipped; torch → checkpoint."""
+        use_onnx = backend in ("auto", "onnx") and self.onnx is not None
+        path = WEIGHTS_DIR / (self.onnx if use_onnx else self.checkpoint)
+        if not path.is_file():
+            raise CheckpointError(f"bundled model {self.name!r} is missing from this install "
+                                  f"({path.name}); reinstall ferkit or pass --model CHECKPOINT")
+        return path
+
+
+BUNDLED: Registry[BundledModel] = Registry("bundled model")
+for _m in (
+    BundledModel("default", "default.safetensors", "default.int8.onnx",
+                 "EfficientNet-Lite0 at 64 px (ImageNet init, fine-tuned on FER2013)"),
+    BundledModel("fast", "fast.safetensors", "fast.int8.onnx",
+                 "EfficientNet-Lite0 at 48 px, fine-tuned from the default model"),
+):
+    BUNDLED.add(_m.name, _m)
+
+
+def is_bundled_name(model: object) -> bool:
+    """True for ``None`` or a bare registered name that is not an existing file path."""
+    if model is None:
+        return True
+    text = str(model)
+    return text in BUNDLED and not Path(text).exists() and os.sep not in text
+
+
+def resolve_model(model: str | os.PathLike[str] | None, backend: str = "auto") -> Path:
+    """``None``/a bundled name → the shipped file for ``backend``; anything else → its path."""
+    if model is None:
+        return BUNDLED.get("default").path(backend)
+    if is_bundled_name(model):
+        return BUNDLED.get(str(model)).path(backend)
+    return Path(model)
+
+
+def backend_for(path: str | os.PathLike[str], backend: str = "auto") -> str:
+    """``auto`` → ``onnx`` for ``.onnx`` files, ``torch`` for checkpoints; else ``backend``."""
+    if backend != "auto":
+        return backend
+    return "onnx" if Path(path).suffix == ".onnx" else "torch"
