@@ -75,3 +75,22 @@ def test_tencrop_training_balancing_and_tencrop_eval(synth, tmp_path):
     cfg = _cfg(synth, tmp_path / "lw", "data.balance=loss_weights", "augment.random_crop=true",
                "augment.cutmix=1.0", "trainer.epochs=1", "trainer.final_eval=false")
     assert train(cfg).epochs == 1
+
+
+def test_init_from_at_a_new_input_size_keeps_the_weights(synth, first_run, tmp_path):
+    """A faster student at a smaller input size starts from the teacher's weights."""
+    from ferkit.checkpoint import load_checkpoint
+    from ferkit.train.runner import build_model
+
+    cfg = _cfg(synth, tmp_path / "small", f"model.init_from={first_run.best_checkpoint}",
+               "model.kwargs={input_size: 16, width: 8}")
+    before, meta = load_checkpoint(first_run.best_checkpoint)
+    model, _, _ = build_model(cfg, tuple(meta.labels))
+    assert model.ferkit_info.input_size == 16
+    after = model.state_dict()
+    assert before.keys() == after.keys()
+    assert all((before[k] == after[k]).all() for k in before)
+    bad = _cfg(synth, tmp_path / "bad", f"model.init_from={first_run.best_checkpoint}",
+               "model.kwargs={input_size: 24, width: 16}", "trainer.epochs=1")
+    with pytest.raises(ConfigError, match="change the shapes of the weights"):
+        train(bad)

@@ -124,6 +124,7 @@ def build_model(cfg: TrainConfig, classes: tuple[str, ...]) -> tuple[torch.nn.Mo
             raise ConfigError(f"model.init_from={cfg.model.init_from!r} holds model "
                               f"{meta.model!r}, but model.name is {cfg.model.name!r}")
         temperature = meta.temperature
+        model = _with_new_kwargs(model, meta, cfg.model.kwargs)
         if tuple(meta.labels) != tuple(classes):
             model.reset_classifier(len(classes))
     else:
@@ -132,6 +133,26 @@ def build_model(cfg: TrainConfig, classes: tuple[str, ...]) -> tuple[torch.nn.Mo
     model.ferkit_info = dataclasses.replace(model.ferkit_info, labels=tuple(classes))
     frozen = freeze_backbone(model, len(classes)) if cfg.model.freeze_backbone else set()
     return model, frozen, temperature
+
+
+def _with_new_kwargs(model: torch.nn.Module, meta, kwargs: dict) -> torch.nn.Module:
+    """Rebuild an ``init_from`` model whose config changes builder options (e.g. a smaller
+    ``input_size`` for a faster student), keeping every weight; shapes must still match."""
+    from ferkit.models import create_model
+
+    changed = {k: v for k, v in kwargs.items() if meta.model_kwargs.get(k) != v}
+    if not changed:
+        return model
+    new = create_model(meta.model, num_classes=meta.num_classes, in_chans=meta.info.in_chans,
+                       pretrained=False, **{**meta.model_kwargs, **changed})
+    try:
+        new.load_state_dict(model.state_dict())
+    except RuntimeError as exc:
+        first = (str(exc).strip().splitlines() or ["shape mismatch"])[0]
+        raise ConfigError(f"model.kwargs {changed} change the shapes of the weights in "
+                          f"model.init_from ({first}); keep the init_from model's "
+                          "options") from None
+    return new
 
 
 def freeze_backbone(model: torch.nn.Module, num_classes: int) -> set[str]:
