@@ -1,0 +1,50 @@
+"""``ferkit ensemble``: a thin shell over ``ferkit.ensemble.combine.evaluate_ensemble``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ferkit.cli._common import emit_json, info, out_console
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``ferkit ensemble`` to ``app``."""
+
+    @app.command("ensemble")
+    def ensemble_cmd(
+        models: list[Path] = typer.Option(..., "--model", "-m",
+                                          help="A member .safetensors checkpoint (repeat, ≥ 2)."),
+        data: str = typer.Option(..., "--data", "-d", help="Dataset path (any format)."),
+        split: str = typer.Option("val", "--split", "-s", help="Labelled split to evaluate on."),
+        method: str = typer.Option("all", "--method",
+                                   help="all | mean | vote | accuracy | expo | class."),
+        tta: str = typer.Option("none", "--tta", help="Members' TTA: none|flip|tencrop."),
+        seed: int = typer.Option(0, "--seed", min=0, help="Seed of the cross-fitting folds."),
+        output: Path = typer.Option(None, "--output", "-o",
+                                    help="Write ensemble.json + confusion matrix here."),
+        data_format: str = typer.Option(None, "--format", help="Dataset format (auto)."),
+        batch_size: int = typer.Option(256, "--batch-size", min=1),
+        json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    ) -> None:
+        """Combine checkpoints' probabilities; weighted rules are cross-fitted on 2 folds."""
+        from ferkit.ensemble.combine import evaluate_ensemble
+
+        report = evaluate_ensemble(models, data, split, method, output=output, tta=tta, seed=seed,
+                                   batch_size=batch_size, data_format=data_format,
+                                   log=None if json_out else info)
+        if json_out:
+            emit_json(report.to_dict())
+            return
+        for m in report.members:
+            out_console.print(f"member {m.model} ({m.checkpoint}): accuracy {m.accuracy:.4f}",
+                              highlight=False, soft_wrap=True, markup=False)
+        for r in report.methods:
+            how = f"cross-fitted on {report.n_folds} folds" if r.cross_fitted else "no fitting"
+            out_console.print(f"method {r.method}: accuracy {r.accuracy:.4f} ({how})",
+                              highlight=False, soft_wrap=True, markup=False)
+        out_console.print(f"best: {report.best_method} [{report.split}, n={report.num_samples}]",
+                          highlight=False, markup=False)
+        if output is not None:
+            info(f"ensemble.json and confusion matrix written to {output}")
