@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from ferkit.ensemble.combine import (
+    ALL_METHODS,
     COMBINERS,
     EXPO_Q_GRID,
     FittedCombiner,
@@ -33,7 +34,7 @@ def _noisy_members(accs=(0.9, 0.6, 0.4), n=300, c=4, seed=0):
 
 
 def test_registry_has_the_five_rules_and_all_expands():
-    assert set(COMBINERS.names()) == {"mean", "vote", "accuracy", "expo", "class"}
+    assert set(COMBINERS.names()) == set(ALL_METHODS)
     assert resolve_methods("all") == ["mean", "vote", "accuracy", "expo", "class"]
     with pytest.raises(UnknownNameError, match="did you mean 'mean'"):
         resolve_methods("meen")
@@ -141,3 +142,5 @@ def test_bad_shapes_are_config_errors():
         FittedCombiner("mean").apply(np.zeros((3, 4)))
     with pytest.raises(ConfigError, match="labels"):
         fit_combiner("accuracy", np.zeros((2, 4, 3)), np.zeros(5, dtype=int))
+    with pytest.raises(ConfigError, match="at least 2 folds"):
+        cross_fit("class", np.zeros((2, 4, 3)), np.zeros(4, dtype=int), n_folds=1)

@@ -25,6 +25,8 @@ from ferkit.seed import seed_everything
 
 #: q grid of the exponentially weighted rule (q = 0 is the simple average)
 EXPO_Q_GRID = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+#: what ``--method all`` runs, in report order
+ALL_METHODS = ("mean", "vote", "accuracy", "expo", "class")
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,8 @@ def cross_fit(method: str, probs: np.ndarray, labels: np.ndarray, *, n_folds: in
     """Out-of-fold ensemble scores (N, C): each fold is scored by a combiner fitted on the rest."""
     probs = _check_stack(probs)
     labels = np.asarray(labels, dtype=np.int64)
+    if n_folds < 2:
+        raise ConfigError(f"cross-fitting needs at least 2 folds, got n_folds={n_folds}")
     if not COMBINERS.get(method).needs_fit:
         return FittedCombiner(method).apply(probs)
     out = np.zeros(probs.shape[1:])
@@ -175,7 +179,7 @@ def resolve_methods(method: str | Sequence[str]) -> list[str]:
     """'all' → every rule; otherwise each name checked against the registry."""
     names = [method] if isinstance(method, str) else list(method)
     if names == ["all"]:
-        return ["mean", "vote", "accuracy", "expo", "class"]
+        return list(ALL_METHODS)
     for name in names:
         COMBINERS.get(name)
     return names
