@@ -45,7 +45,9 @@ def fmt_pct(x: float | None) -> str:
 
 def report_section(rep: dict) -> list[str]:
     labels = rep["labels"]
-    lines = [f"### {rep['split']} split, TTA `{rep['tta']}` ({rep['num_samples']} images)", "",
+    evaluated = Path(rep.get("checkpoint") or "?").name
+    lines = [f"### `{evaluated}` · {rep['split']} split, TTA `{rep['tta']}` "
+             f"({rep['num_samples']} images)", "",
              f"accuracy **{fmt_pct(rep['accuracy'])}** · macro-F1 {fmt_pct(rep['macro_f1'])} · "
              f"balanced accuracy {fmt_pct(rep['balanced_accuracy'])} · ECE "
              f"{rep['ece']:.4f} · NLL {rep['nll']:.4f} (temperature {rep['temperature']:.3f})",
@@ -71,11 +73,20 @@ def speed_section(speed: dict, model_name: str) -> list[str]:
     lines = ["## Speed (CPU)", "",
              f"From `benchmarks/bench_classifier.py` on {m.get('cpu', '?')}, "
              f"commit `{m.get('git_commit', '?')}`; preprocessing from uint8 crops included.", "",
-             "| backend | threads | batch | faces/s |", "|---|---:|---:|---:|"]
+             "Backend `auto` is how `ferkit predict` runs this model.", "",
+             "| file | backend | threads | batch | faces/s |", "|---|---|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r.get('backend')} | {r.get('threads')} | {r.get('batch')} | "
-                     f"{r.get('faces_per_s', r.get('faces_per_s_wall', '?'))} |")
+        lines.append(f"| {r.get('file', '')} | {r.get('backend')} | {r.get('threads')} | "
+                     f"{r.get('batch')} | "
+                     f"{r.get('faces_per_s', r.get('faces_per_s_wall', '?')):,.0f} |")
     return lines + [""]
+
+
+def _quant_note(path: str) -> str:
+    import onnx
+
+    props = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
+    return props.get("ferkit.quantization", "float32")
 
 
 def build(args: argparse.Namespace) -> str:
@@ -97,6 +108,9 @@ def build(args: argparse.Namespace) -> str:
              f"- initial weights: {info.weights_source or 'random'}"
              + (f" (licence: {info.weights_licence})" if info.weights_licence else ""),
              f"- file: `{Path(args.checkpoint).name}`, {size_mb:.1f} MB, safetensors",
+             *([f"- INT8 file (what `ferkit predict` runs): `{Path(args.onnx).name}`, "
+                f"{Path(args.onnx).stat().st_size / 2**20:.1f} MB, {_quant_note(args.onnx)}"]
+               if args.onnx else []),
              f"- ferkit {meta.ferkit_version}, git commit `{meta.git_commit}`, seed {meta.seed}",
              "", "## Training", "",
              "- data: FER2013 official Training split (28,709 images); PublicTest (this copy: "
@@ -128,6 +142,7 @@ def build(args: argparse.Namespace) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", required=True)
+    ap.add_argument("--onnx", help="the model's shipped INT8 .onnx file")
     ap.add_argument("--report", action="append", required=True, help="ferkit evaluate report.json")
     ap.add_argument("--eval-command", action="append", default=[])
     ap.add_argument("--speed", help="bench_classifier result JSON")

@@ -1,0 +1,122 @@
+"""The bundled models against the issue's targets: PublicTest accuracy and CPU speed as shipped.
+
+    .venv/bin/python benchmarks/bench_bundled.py --data ../shared/data/fer2013
+
+For each bundled model (``ferkit.bundled.BUNDLED``) this evaluates, with the same code as
+``ferkit evaluate``, the INT8 ONNX file that ``ferkit predict`` runs and the float checkpoint
+(no TTA and flip TTA) on the ``val`` split (FER2013 PublicTest), then times the INT8 file with
+``bench_classifier.time_backend`` (``predict_proba`` on uint8 crops, warm-up, median of rounds)
+at batch 1 and 64. Results: ``benchmarks/results/bundled-<date>.{json,md}`` with the git commit
+and the machine; run it on a quiet machine (other jobs lower the speed numbers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import REPO, machine_info  # noqa: E402
+from bench_classifier import time_backend  # noqa: E402
+
+#: the issue's targets per bundled model
+TARGETS = {
+    "default": {"accuracy": 0.70, "faces_per_s_b64": 2000, "faces_per_s_b1": 1000},
+    "fast": {"accuracy": 0.67, "faces_per_s_b64": 4000},
+}
+
+
+def evaluate_model(name: str, data: str, split: str) -> list[dict]:
+    from ferkit.bundled import BUNDLED
+    from ferkit.eval import evaluate
+
+    entry = BUNDLED.get(name)
+    rows = []
+    for backend, tta in (("auto", "none"), ("torch", "none"), ("torch", "flip")):
+        path = entry.path(backend)
+        rep = evaluate(path, data, split=split, tta=tta, progress=False)
+        rows.append({"file": path.name, "tta": tta, "as_predict_runs_it": backend == "auto",
+                     "accuracy": rep.accuracy, "macro_f1": rep.macro_f1, "ece": rep.ece,
+                     "num_samples": rep.num_samples})
+        print(f"  {name:8s} {path.name:22s} tta={tta:5s} acc {rep.accuracy:.4f}",
+              file=sys.stderr, flush=True)
+    return rows
+
+
+def speed_model(name: str, threads: int, repeats: int, min_round_s: float) -> dict:
+    from ferkit.bundled import BUNDLED
+    from ferkit.inference.backends import load_backend
+
+    backend = load_backend(BUNDLED.get(name).path("auto"), threads=threads)
+    out = {}
+    for batch in (1, 64):
+        r = time_backend(backend, batch, repeats, min_round_s)
+        out[f"b{batch}"] = r
+        print(f"  {name:8s} b{batch:<3d} {r['faces_per_s']:>9.1f} faces/s ({threads} threads)",
+              file=sys.stderr, flush=True)
+    return out
+
+
+def verdicts(name: str, evals: list[dict], speed: dict) -> dict:
+    t = TARGETS.get(name, {})
+    acc = next(r["accuracy"] for r in evals if r["as_predict_runs_it"])
+    got = {"accuracy": acc, "faces_per_s_b64": speed["b64"]["faces_per_s"],
+           "faces_per_s_b1": speed["b1"]["faces_per_s"]}
+    return {k: {"target": v, "measured": got[k], "met": got[k] >= v} for k, v in t.items()}
+
+
+def markdown(doc: dict) -> str:
+    m = doc["machine"]
+    lines = [f"# Bundled models vs targets — {doc['date']}", "",
+             f"commit `{m['git_commit']}` · {m['cpu']} · {m['cpu_count']} CPUs · "
+             f"{doc['threads']} threads · data `{doc['data']}` split `{doc['split']}`", "",
+             "| model | file | TTA | as predict runs it | accuracy | macro-F1 | ECE |",
+             "|---|---|---|---|---:|---:|---:|"]
+    for name, res in doc["models"].items():
+        for r in res["eval"]:
+            lines.append(f"| {name} | {r['file']} | {r['tta']} | "
+                         f"{'yes' if r['as_predict_runs_it'] else ''} | "
+                         f"{100 * r['accuracy']:.2f}% | {100 * r['macro_f1']:.2f}% | "
+                         f"{r['ece']:.4f} |")
+    lines += ["", "| model | metric | target | measured | met |", "|---|---|---:|---:|---|"]
+    for name, res in doc["models"].items():
+        for key, v in res["verdicts"].items():
+            fmt = (lambda x: f"{100 * x:.2f}%") if key == "accuracy" else (lambda x: f"{x:,.0f}")
+            lines.append(f"| {name} | {key} | {fmt(v['target'])} | {fmt(v['measured'])} | "
+                         f"{'yes' if v['met'] else 'NO'} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    from ferkit.bundled import BUNDLED
+    from ferkit.io import atomic_write_json, atomic_write_text
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", required=True, help="FER2013 (folder or CSV)")
+    ap.add_argument("--split", default="val")
+    ap.add_argument("--models", default=",".join(BUNDLED.names()))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--min-round-s", type=float, default=1.0)
+    ap.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results")
+    args = ap.parse_args()
+
+    import onnxruntime  # noqa: F401  (so machine_info records its version)
+
+    date = dt.date.today().isoformat()
+    doc = {"benchmark": "bundled", "date": date, "data": args.data, "split": args.split,
+           "threads": args.threads, "machine": machine_info(), "models": {}}
+    for name in args.models.split(","):
+        speed = speed_model(name, args.threads, args.repeats, args.min_round_s)
+        evals = evaluate_model(name, args.data, args.split)
+        doc["models"][name] = {"eval": evals, "speed": speed,
+                               "verdicts": verdicts(name, evals, speed)}
+    atomic_write_json(args.output / f"bundled-{date}.json", doc)
+    atomic_write_text(args.output / f"bundled-{date}.md", markdown(doc))
+    print(markdown(doc))
+
+
+if __name__ == "__main__":
+    main()
