@@ -116,7 +116,8 @@ ROWS: tuple[Row, ...] = (
         "patch_cnn", "not in methods.md", None, epochs=3,
         overrides=("model.name=patch_cnn",),
         note="The NSGA-II evolutionary search over patch placements is NOT built yet: this is "
-             "ferkit's fixed default patch set (eyes/brows/mouth around a canonical nose), "
+             "ferkit's fixed default patch set (3 patches of 16 px: both eye/brow regions and "
+             "the mouth, placed relative to the canonical nose of an aligned face), "
              "ferkit's default optimiser (AdamW 1e-3, cosine). Compare with patch_cnn_full."),
     Row("patch_cnn_full", "8 Dufourq & Bassett full-image twin", "(the paper's full-image "
         "baseline)", "patch_cnn_full", "not in methods.md", None, epochs=3,
@@ -238,8 +239,28 @@ def _train_row(row: Row, run_dir: Path, data: str, runs: Path) -> dict:
     out.update(accuracy=report["accuracy"], macro_f1=report["macro_f1"],
                num_samples=report["num_samples"], split=report["split"],
                epochs_run=result.get("epochs"), best_val_acc=result.get("best_val_acc"),
-               train_images_per_s=result.get("images_per_s"))
+               train_images_per_s=result.get("images_per_s"), baseline=_baseline(report))
     return out
+
+
+def _baseline(report: dict) -> dict:
+    """Majority-class accuracy and how many classes the model ever predicts (degenerate runs)."""
+    support = {k: v["support"] for k, v in report["per_class"].items()}
+    major = max(support, key=support.__getitem__)
+    cols = [sum(col) for col in zip(*report["confusion_matrix"], strict=True)]
+    return {"majority_class": major, "majority_acc": support[major] / report["num_samples"],
+            "classes_predicted": sum(c > 0 for c in cols)}
+
+
+def _baseline_note(res: dict) -> str:
+    b = res.get("baseline")
+    if not b or res.get("accuracy") is None:
+        return ""
+    text = (f"Majority-class baseline {b['majority_acc'] * 100:.2f}% ({b['majority_class']}); "
+            f"the model predicts {b['classes_predicted']} of 7 classes")
+    if b["classes_predicted"] <= 1 or res["accuracy"] <= b["majority_acc"] + 0.005:
+        text += " — **no better than always answering the majority class**"
+    return text + ". "
 
 
 def _default_row(args: argparse.Namespace) -> dict:
@@ -272,7 +293,7 @@ def _schedule_note(row: Row, res: dict) -> str:
     imgs = (f"{row.images:,} of {TRAIN_IMAGES:,} images" if row.limit_train
             else f"all {TRAIN_IMAGES:,} images")
     run = f"{ran} epoch{'s' if ran != 1 else ''} on {imgs}"
-    return SHORT.format(run=run, paper=row.paper_schedule) + ". " + row.note
+    return SHORT.format(run=run, paper=row.paper_schedule) + ". " + _baseline_note(res) + row.note
 
 
 def collect(args: argparse.Namespace) -> dict:
@@ -298,6 +319,10 @@ def _cells(r: dict) -> list[str]:
     acc = f"**{r['accuracy'] * 100:.2f}%**" if r.get("accuracy") is not None else r["status"]
     if r["id"] == "ensemble" and r.get("best_method"):
         acc += f" ({r['best_method']})"
+    b = r.get("baseline")
+    if b and r.get("accuracy") is not None and (
+            b["classes_predicted"] <= 1 or r["accuracy"] <= b["majority_acc"] + 0.005):
+        acc += " (= majority class)"
     epochs = "—"
     if r.get("epochs_run") is not None:
         epochs = f"{r['epochs_run']} / {r['paper_schedule']}"
