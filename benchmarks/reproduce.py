@@ -326,6 +326,9 @@ def _cells(r: dict) -> list[str]:
     epochs = "—"
     if r.get("epochs_run") is not None:
         epochs = f"{r['epochs_run']} / {r['paper_schedule']}"
+    elif r.get("status") == "ok":
+        epochs = {"default": "see the commands below", "ensemble": "members' (rows above)"}.get(
+            BY_ID[r["id"]].kind, "—")
     images = f"{r['train_images']:,}" if r.get("train_images") else "—"
     if r["id"] == "khaireddin_vgg" and r.get("train_images"):
         images += " (×10 crops)"
