@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from ferkit.checkpoint import read_meta
 from ferkit.data.synthetic import make_folder_dataset
@@ -94,3 +95,40 @@ def test_init_from_at_a_new_input_size_keeps_the_weights(synth, first_run, tmp_p
                "model.kwargs={input_size: 24, width: 16}", "trainer.epochs=1")
     with pytest.raises(ConfigError, match="change the shapes of the weights"):
         train(bad)
+
+
+def test_distillation_from_a_larger_input_teacher(synth, first_run, tmp_path, monkeypatch):
+    """A student at 16 px learns from a 24 px teacher; teachers never enter the checkpoint."""
+    from ferkit.checkpoint import load_checkpoint
+    from ferkit.train.module import FerModule
+    from ferkit.train.runner import build_model
+
+    calls = []
+    real = FerModule.distill_loss
+    monkeypatch.setattr(FerModule, "distill_loss",
+                        lambda self, s, t: calls.append(t.shape) or real(self, s, t))
+
+    cfg = _cfg(synth, tmp_path / "kd", f"distill.teachers=[{first_run.best_checkpoint}]",
+               "distill.alpha=0.7", "distill.temperature=3", "model.kwargs={input_size: 16}",
+               "trainer.epochs=1", "trainer.final_eval=false")
+    result = train(cfg)
+    state, meta = load_checkpoint(result.best_checkpoint)
+    assert meta.info.input_size == 16 and meta.config["distill"]["alpha"] == 0.7
+    assert all(not k.startswith("_teachers") for k in state)
+    assert calls and calls[0][1] == 7  # every training step had teacher logits
+    model, _, _ = build_model(cfg, tuple(meta.labels))
+    module = FerModule(model, cfg)
+    logits = torch.randn(4, 7)
+    assert module.distill_loss(logits, logits).item() == pytest.approx(0.0, abs=1e-6)
+    assert module.distill_loss(logits, -logits).item() > 0.1
+
+
+def test_distillation_teacher_errors(synth, tmp_path):
+    from ferkit.errors import CheckpointError
+
+    with pytest.raises(ConfigError, match="distill.alpha"):
+        _cfg(synth, tmp_path / "a", "distill.alpha=1.5")
+    cfg = _cfg(synth, tmp_path / "b", f"distill.teachers=[{tmp_path / 'missing.safetensors'}]",
+               "trainer.epochs=1")
+    with pytest.raises(CheckpointError):
+        train(cfg)

@@ -168,6 +168,21 @@ class TrainerConfig:
 
 
 @dataclass
+class DistillConfig:
+    """Knowledge distillation: the student also matches the averaged soft predictions of
+    ``teachers`` (ferkit checkpoints, frozen) on the same augmented batch. A teacher may run at
+    a larger input size than the student; each sees the batch resized to its own size."""
+
+    teachers: list[str] = field(default_factory=list)
+    alpha: float = 0.5  # weight of the distillation term; 1 - alpha weighs the label loss
+    temperature: float = 2.0  # softening of both distributions (the term is scaled by T²)
+
+    def __post_init__(self) -> None:
+        check_range("distill.alpha", self.alpha, 0.0, 1.0)
+        check_range("distill.temperature", self.temperature, 0.0, 100.0, lo_open=True)
+
+
+@dataclass
 class TrainConfig:
     """The whole recipe; ``ferkit train --config recipe.yaml key=value ...`` fills it."""
 
@@ -177,6 +192,7 @@ class TrainConfig:
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     seed: int = 0
     output: str = ""  # run directory; '' → runs/<model>-<timestamp>

@@ -35,6 +35,27 @@ def to_float_batch(images: torch.Tensor, in_chans: int) -> torch.Tensor:
     return x.contiguous()
 
 
+def load_teachers(paths: list[str], student_info) -> list[nn.Module]:
+    """Frozen teacher models for distillation; their labels must match the student's."""
+    from ferkit.checkpoint import load_model
+    from ferkit.errors import ConfigError
+
+    teachers = []
+    for path in paths:
+        model, meta = load_model(path)
+        if tuple(meta.labels) != tuple(student_info.labels):
+            raise ConfigError(f"distill.teachers: {path!r} predicts {list(meta.labels)}, the "
+                              f"student {list(student_info.labels)}; teachers need the same "
+                              "label order")
+        if meta.info.in_chans != student_info.in_chans:
+            raise ConfigError(f"distill.teachers: {path!r} takes {meta.info.in_chans}-channel "
+                              f"input, the student {student_info.in_chans}")
+        for p in model.parameters():
+            p.requires_grad_(False)
+        teachers.append(model.eval())
+    return teachers
+
+
 class FerModule(L.LightningModule):
     """Wraps a ferkit model; ``history`` (one dict per epoch) is kept by ``RunRecorder``."""
 
@@ -53,6 +74,10 @@ class FerModule(L.LightningModule):
         self.aug_gen: torch.Generator | None = None
         self._warmup_steps = 0
         self._base_lrs: list[float] = []
+        # a plain list, so teachers stay out of state_dict (and out of every checkpoint)
+        self._teachers: list[nn.Module] = load_teachers(cfg.distill.teachers, self.info)
+        if cfg.trainer.channels_last:
+            self._teachers = [t.to(memory_format=torch.channels_last) for t in self._teachers]
 
     # ---- data -------------------------------------------------------------------------------
     def _generator(self, device: torch.device) -> torch.Generator:
@@ -65,16 +90,33 @@ class FerModule(L.LightningModule):
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         images, labels = batch
         x = to_float_batch(images, self.info.in_chans)
-        if self.trainer is not None and self.trainer.training:
+        training = self.trainer is not None and self.trainer.training
+        if training:
             x, labels = self.augment(x, labels, self._generator(x.device))
         elif x.shape[-1] != self.info.input_size:  # crop training stores larger images: the
             # whole face resized to the input size, as ferkit evaluate/predict see it
             x = F.interpolate(x, size=(self.info.input_size,) * 2, mode="bilinear",
                               align_corners=False, antialias=True)
+        teacher_logits = self._teacher_logits(x) if training and self._teachers else None
         x = normalize(x, self.info)
         if self.cfg.trainer.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        return x, labels
+        return (x, labels) if teacher_logits is None else (x, labels, teacher_logits)
+
+    @torch.no_grad()
+    def _teacher_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean logits of the teachers on the augmented batch ``x`` (floats in [0,1])."""
+        out = []
+        for teacher in self._teachers:
+            teacher.to(x.device)
+            size = teacher.ferkit_info.input_size
+            xt = x if x.shape[-1] == size else F.interpolate(
+                x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+            xt = normalize(xt.clone(), teacher.ferkit_info)
+            if self.cfg.trainer.channels_last:
+                xt = xt.contiguous(memory_format=torch.channels_last)
+            out.append(teacher(xt).float())
+        return torch.stack(out).mean(0)
 
     # ---- steps ------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -84,10 +126,20 @@ class FerModule(L.LightningModule):
         return F.cross_entropy(logits.float(), target, weight=self.class_weights,
                                label_smoothing=self.cfg.loss.label_smoothing)
 
+    def distill_loss(self, logits: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+        """T² · KL(teacher_T ‖ student_T) (Hinton et al. 2015)."""
+        t = self.cfg.distill.temperature
+        return F.kl_div(F.log_softmax(logits.float() / t, dim=1),
+                        F.log_softmax(teacher / t, dim=1), reduction="batchmean",
+                        log_target=True) * (t * t)
+
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        x, y = batch
+        x, y = batch[0], batch[1]
         logits = self(x)
         loss = self.loss(logits, y)
+        if len(batch) == 3:
+            a = self.cfg.distill.alpha
+            loss = (1.0 - a) * loss + a * self.distill_loss(logits, batch[2])
         hard = y if y.dim() == 1 else y.argmax(1)
         acc = (logits.argmax(1) == hard).float().mean()
         self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True,
