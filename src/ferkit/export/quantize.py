@@ -105,8 +105,10 @@ def quantize_onnx(model: str | os.PathLike[str], out_path: str | os.PathLike[str
         with atomic_path(target) as tmp_out:
             _quantize(float_path, Path(tmp) / "pre.onnx", tmp_out, images[:n_cal], meta,
                       attr, per_channel, batch_size)
+            source = calibration_note or f"{len(images)} images"
             props[QUANT_KEY] = (f"int8 static QDQ, per-channel={per_channel}, calibration "
-                                f"{method} on {n_cal} {calibration_note or 'images'}")
+                                f"{method} on {n_cal} of {source}; {len(images) - n_cal} "
+                                "held out for the agreement check")
             _copy_props(tmp_out, props)
             held = images[n_cal:] if n_cal < len(images) else images
             agreement, diff = _agreement(float_path, tmp_out, held, meta.info, meta.temperature)
