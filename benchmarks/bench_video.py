@@ -31,6 +31,10 @@ TARGET_FPS = 60.0
 
 
 def checkpoint(spec: str, work: Path) -> Path:
+    from ferkit.bundled import is_bundled_name, resolve_model
+
+    if is_bundled_name(spec):
+        return resolve_model(spec)  # the file predict runs (INT8 ONNX for bundled models)
     if Path(spec).is_file():
         return Path(spec)
     import torch
@@ -94,7 +98,8 @@ def bench(args, clip: Path, model: Path, work: Path, grid: bool = True) -> list[
     for cfg in configs(args) if grid else [{"detector": "haar", "max_side": 320,
                                             "detect_every": 3, "outputs": False}]:
         pipe = Pipeline(model, detector=cfg["detector"],
-                        detector_options={"max_side": cfg["max_side"]})
+                        detector_options={"max_side": cfg["max_side"]},
+                        backend_options={"threads": args.threads})  # as predict: 1 for video
         if cfg["outputs"]:
             def fn(p=pipe, k=cfg["detect_every"]):
                 run = PredictRun(p, work / "out", RunOptions(detect_every=k))
