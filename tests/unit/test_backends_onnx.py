@@ -78,7 +78,7 @@ def test_onnx_without_ferkit_metadata_is_refused(tmp_path):
 @pytest.mark.parametrize("name, content, message", [
     ("garbage.onnx", b"not a protobuf", "not a loadable ONNX model"),
     ("missing.onnx", None, "does not exist"),
-    ("weights.bin", b"x", "takes a .onnx file"),
+    ("weights.bin", b"x", "expected a .onnx file"),
 ])
 def test_bad_model_files(tmp_path, name, content, message):
     path = tmp_path / name

@@ -321,3 +321,34 @@ def read_onnx_meta(path: str | os.PathLike[str]) -> OnnxMeta:
     except Exception as exc:
         raise CheckpointError(f"{str(p)!r} is not a readable ONNX file: {exc}") from None
     return parse_metadata({e.key: e.value for e in model.metadata_props}, p)
+
+
+def onnx_for(path: str | os.PathLike[str]) -> Path:
+    """An ``.onnx`` as is; a ``.safetensors`` checkpoint → its parity-checked export, made once
+    and cached as ``cache_dir()/onnx/<content hash>-opset<N>.onnx`` (the ONNX backend and the
+    INT8 quantizer share it)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"model file {str(path)!r} does not exist")
+    if path.suffix == ".onnx":
+        return path
+    if path.suffix != ".safetensors":
+        raise CheckpointError(f"{str(path)!r}: expected a .onnx file or a ferkit .safetensors "
+                              "checkpoint")
+    from ferkit.io import cache_dir
+
+    cached = cache_dir() / "onnx" / f"{_file_key(path)}-opset{DEFAULT_OPSET}.onnx"
+    if not cached.is_file():
+        export_onnx(path, cached, opset=DEFAULT_OPSET, check=True)
+    return cached
+
+
+def _file_key(path: Path) -> str:
+    """Content hash of a checkpoint (+ ferkit version): a changed file never hits a stale cache."""
+    import hashlib
+
+    h = hashlib.sha256(__version__.encode())
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:24]

@@ -98,8 +98,10 @@ def quantize_onnx(model: str | os.PathLike[str], out_path: str | os.PathLike[str
     if images.dtype != np.uint8 or images.ndim not in (3, 4) or len(images) < 2:
         raise ExportError("calibration images must be a uint8 array (N,H,W[,C]) with N >= 2")
     n_cal = max(1, int(round(len(images) * (1.0 - holdout))))
+    from ferkit.export.onnx import onnx_for
+
     with tempfile.TemporaryDirectory(prefix="ferkit-quant-") as tmp:
-        float_path = _float_onnx(src, Path(tmp))
+        float_path = onnx_for(src)  # a checkpoint's cached, parity-checked float export
         meta, props = _read_props(float_path)
         target = Path(out_path) if out_path else src.with_name(src.stem + ".int8.onnx")
         with atomic_path(target) as tmp_out:
@@ -120,22 +122,6 @@ def quantize_onnx(model: str | os.PathLike[str], out_path: str | os.PathLike[str
         agreement=agreement, max_prob_diff=diff, size_bytes=target.stat().st_size,
         float_size_bytes=float_size, seconds=round(time.perf_counter() - start, 3),
         labels=tuple(meta.info.labels))
-
-
-def _float_onnx(src: Path, tmp: Path) -> Path:
-    """The float32 ONNX to quantize: ``src`` itself, or a parity-checked export of a checkpoint."""
-    from ferkit.errors import CheckpointError
-
-    if not src.is_file():
-        raise CheckpointError(f"model file {str(src)!r} does not exist")
-    if src.suffix == ".onnx":
-        return src
-    if src.suffix != ".safetensors":
-        raise CheckpointError(f"{str(src)!r}: quantization takes a ferkit .safetensors checkpoint "
-                              "or a .onnx file exported by ferkit")
-    from ferkit.export.onnx import export_onnx
-
-    return export_onnx(src, tmp / "float.onnx", check=True).path
 
 
 def _read_props(path: Path):

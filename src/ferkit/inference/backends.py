@@ -84,10 +84,10 @@ class OnnxBackend(Backend):
     """
 
     def __init__(self, checkpoint: str | os.PathLike[str], threads: int | None = None) -> None:
-        from ferkit.export.onnx import make_session, parse_metadata
+        from ferkit.export.onnx import make_session, onnx_for, parse_metadata
 
         self.path = Path(checkpoint)
-        self.onnx_path = _resolve_onnx(self.path)
+        self.onnx_path = onnx_for(self.path)
         self.session = make_session(self.onnx_path, threads=threads)
         props = self.session.get_modelmeta().custom_metadata_map
         meta = parse_metadata(dict(props), self.path)
@@ -101,39 +101,6 @@ class OnnxBackend(Backend):
 
         x = to_model_input_numpy(crops, self.info)  # == to_model_input(...).numpy(), no torch
         return self.session.run(None, {self.input_name: x})[0].astype(np.float32, copy=False)
-
-
-def _resolve_onnx(path: Path) -> Path:
-    """An ``.onnx`` as is; a ``.safetensors`` checkpoint → its cached, parity-checked export."""
-    from ferkit.errors import CheckpointError
-
-    if not path.is_file():
-        raise CheckpointError(f"model file {str(path)!r} does not exist")
-    if path.suffix == ".onnx":
-        return path
-    if path.suffix != ".safetensors":
-        raise CheckpointError(f"{str(path)!r}: the onnx backend takes a .onnx file or a ferkit "
-                              ".safetensors checkpoint")
-    from ferkit.export.onnx import DEFAULT_OPSET, export_onnx
-    from ferkit.io import cache_dir
-
-    cached = cache_dir() / "onnx" / f"{_file_key(path)}-opset{DEFAULT_OPSET}.onnx"
-    if not cached.is_file():
-        export_onnx(path, cached, opset=DEFAULT_OPSET, check=True)
-    return cached
-
-
-def _file_key(path: Path) -> str:
-    """Content hash of a checkpoint (+ ferkit version): a changed file never hits a stale cache."""
-    import hashlib
-
-    from ferkit import __version__
-
-    h = hashlib.sha256(__version__.encode())
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:24]
 
 
 def load_backend(checkpoint: str | os.PathLike[str], backend: str = "auto", **kwargs) -> Backend:
