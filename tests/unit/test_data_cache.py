@@ -45,18 +45,29 @@ def test_cache_disabled_decodes_same(tmp_path):
     same(load_dataset(root, progress=False), load_dataset(root, cache=False, progress=False))
 
 
-def test_fingerprint_tracks_files_not_location(tmp_path):
+def test_fingerprint_tracks_content_not_location_or_mtime(tmp_path):
+    import shutil
+
+    import cv2
+
     root = make_folder_dataset(tmp_path / "a", n_per_class=1)
     fp = load_dataset(root, progress=False).fingerprint
     moved = tmp_path / "b"
     os.rename(root, moved)
     assert load_dataset(moved, progress=False).fingerprint == fp
+    copy = tmp_path / "c"
+    shutil.copytree(moved, copy)  # new mtimes (a re-materialised dataset): same data
+    os.utime(next((copy / "train" / "sad").iterdir()), (1, 1))
+    assert load_dataset(copy, progress=False).fingerprint == fp
     victim = next((moved / "train" / "sad").iterdir())
-    victim.write_bytes(victim.read_bytes() + b"\0")
+    image = cv2.imread(str(victim), cv2.IMREAD_GRAYSCALE)
+    image[0, 0] = 255 - image[0, 0]
+    cv2.imwrite(str(victim), image)  # one pixel changes
     changed = load_dataset(moved, progress=False)
     assert changed.fingerprint != fp
     (moved / "train" / "sad" / "extra.png").write_bytes(victim.read_bytes())
     assert load_dataset(moved, progress=False).fingerprint not in (fp, changed.fingerprint)
+    assert load_dataset(copy, progress=False, cache=False).fingerprint == fp
 
 
 def test_color_and_size_have_separate_entries(tmp_path):

@@ -43,10 +43,11 @@ def load_dataset(path: str | os.PathLike[str], format: str | None = None, color:
 
     ``format`` None auto-detects (see ``ferkit data formats``); ``color`` 'gray' (BT.601 luma via
     OpenCV) or 'rgb'; ``size`` resizes every image (default: the most common size). Decoded
-    arrays are cached under ``ferkit.io.cache_dir()`` keyed by the file fingerprint, so a second
-    load takes a fraction of a second. Undecodable files are skipped and listed in
-    ``Dataset.skipped`` (and warned about by the CLI), not fatal: one bad JPEG among 30,000
-    should not stop a training run.
+    arrays are cached under ``ferkit.io.cache_dir()`` keyed by the files' names, sizes and mtimes,
+    so a second load takes a fraction of a second; ``Dataset.fingerprint`` hashes the decoded
+    content, so it survives copies and moves (see ``ferkit.data.cache``). Undecodable files are
+    skipped and listed in ``Dataset.skipped`` (and warned about by the CLI), not fatal: one bad
+    JPEG among 30,000 should not stop a training run.
     """
     if color not in COLORS:
         raise ConfigError(f"color must be one of {', '.join(COLORS)}, got {color!r}")
@@ -63,13 +64,15 @@ def load_dataset(path: str | os.PathLike[str], format: str | None = None, color:
         decoded = _cache.load(entry) if entry else None
         if decoded is None:
             decoded = source.read(color, hw, progress)
+            decoded.fingerprint = _cache.content_fingerprint(decoded)
             if entry:
                 _save_quietly(entry, decoded)
     except OSError as exc:  # unreadable folder, file vanished while scanning, ...
         raise DataError(f"cannot read {exc.filename or str(root)!r}: "
                         f"{exc.strerror or exc}") from None
     return Dataset(format=fmt.name, root=root, classes=decoded.classes, splits=decoded.splits,
-                   fingerprint=fp, color=color, skipped=decoded.skipped,
+                   fingerprint=decoded.fingerprint or _cache.content_fingerprint(decoded),
+                   color=color, skipped=decoded.skipped,
                    source_sizes=decoded.source_sizes)
 
 

@@ -1,10 +1,14 @@
 """Dataset fingerprints and the decoded-array cache.
 
-``fingerprint`` hashes the sorted list of (path relative to the dataset root, size in bytes,
-mtime in ns) of the source files, never their pixels: it is cheap (one ``stat`` per file), stable
-while the files are untouched, and changes when a file is added, removed, renamed, resized or
-rewritten. It does not depend on where the dataset lives, so a checkpoint's data fingerprint
-still matches after moving the folder (a copy that does not keep mtimes gets a new one).
+Two hashes with two jobs:
+
+- ``fingerprint`` (the *cache key*) hashes the sorted (path relative to the root, size, mtime)
+  of the source files: one ``stat`` per file, so a cached load never reads the images.
+- ``content_fingerprint`` (what a ``Dataset`` and every checkpoint carry) hashes the *decoded*
+  data: class names, split names, labels and pixels. It is computed once, when the files are
+  decoded, and stored in the cache entry. Unlike the stat hash it survives copying the dataset
+  (new mtimes), moving it, or re-materialising it on another machine, and changes only when the
+  data a model sees changes (a pixel, a label, an added or removed image, colour mode or size).
 
 The cache key adds the format, colour mode, target size, resolved root and a cache version; an
 entry is one uncompressed ``.npz`` (uint8 images, int64 labels, paths, skipped files), written
@@ -24,7 +28,7 @@ import numpy as np
 from ferkit.data.base import SplitArrays
 from ferkit.data.source import Decoded
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: entries store the content fingerprint
 
 
 def fingerprint(root: Path, files: list[str]) -> str:
@@ -37,6 +41,17 @@ def fingerprint(root: Path, files: list[str]) -> str:
         rows.append(f"{rel}\t{st.st_size}\t{st.st_mtime_ns}")
     rows.sort()
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]
+
+
+def content_fingerprint(decoded: Decoded) -> str:
+    """sha256 over classes, split names, labels and pixels (first 16 hex digits)."""
+    h = hashlib.sha256(json.dumps([list(decoded.classes), sorted(decoded.splits)]).encode())
+    for name in sorted(decoded.splits):
+        split = decoded.splits[name]
+        h.update(np.ascontiguousarray(split.labels, dtype=np.int64).tobytes())
+        h.update(str(split.images.shape).encode())
+        h.update(np.ascontiguousarray(split.images).tobytes())
+    return h.hexdigest()[:16]
 
 
 def cache_key(fp: str, fmt: str, root: Path, color: str, size: tuple[int, int] | None) -> str:
@@ -61,7 +76,8 @@ def save(path: Path, decoded: Decoded) -> None:
         arrays[f"{name}.labels"] = split.labels
         arrays[f"{name}.paths"] = np.array(split.paths, dtype=str)
     meta = {"classes": list(decoded.classes), "splits": list(decoded.splits),
-            "skipped": [list(s) for s in decoded.skipped], "source_sizes": decoded.source_sizes}
+            "skipped": [list(s) for s in decoded.skipped], "source_sizes": decoded.source_sizes,
+            "content_fingerprint": decoded.fingerprint or content_fingerprint(decoded)}
     arrays["meta"] = np.array(json.dumps(meta))
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **arrays)
@@ -82,4 +98,4 @@ def load(path: Path) -> Decoded | None:
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None
     return Decoded(tuple(meta["classes"]), splits, [tuple(s) for s in meta["skipped"]],
-                   dict(meta["source_sizes"]))
+                   dict(meta["source_sizes"]), meta.get("content_fingerprint", ""))

@@ -30,6 +30,7 @@ class Decoded:
     splits: dict[str, SplitArrays]
     skipped: list[tuple[str, str]]
     source_sizes: dict[str, int]
+    fingerprint: str = ""  # content fingerprint; filled by load_dataset / the cache
 
 
 class Source(Protocol):
