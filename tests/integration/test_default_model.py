@@ -49,3 +49,18 @@ def test_default_pipeline_reads_the_sample_portrait_as_happy():
     torch_face = Pipeline(backend="torch").predict_image(SAMPLE_IMAGE).faces[0]
     assert isinstance(Pipeline(backend="torch").backend, TorchBackend)
     assert torch_face.label == "happy" and abs(torch_face.confidence - face.confidence) < 0.1
+
+
+def test_predict_cli_runs_bundled_models_by_name(cli):
+    import json
+
+    for name in ("default", "fast"):
+        code, out, err = cli("predict", "--sample", "--model", name, "--threads", "1", "--json")
+        assert code == 0, err
+        doc = json.loads(out)
+        assert doc["pipeline"]["model"].endswith(f"{name}.int8.onnx")
+        assert doc["pipeline"]["backend"] == "OnnxBackend"
+    code, out, _ = cli("predict", "--sample", "--model", "fast", "--backend", "torch", "--json")
+    assert code == 0 and json.loads(out)["pipeline"]["model"].endswith("fast.safetensors")
+    code, _, err = cli("predict", "--sample", "--model", "fastest")
+    assert code == 1 and "'fastest' does not exist" in err and "Traceback" not in err
