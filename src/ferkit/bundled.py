@@ -60,7 +60,15 @@ def resolve_model(model: str | os.PathLike[str] | None, backend: str = "auto") -
         return BUNDLED.get("default").path(backend)
     if is_bundled_name(model):
         return BUNDLED.get(str(model)).path(backend)
-    return Path(model)
+    path = Path(model)
+    if not path.exists() and not path.suffix and os.sep not in str(model):
+        from ferkit.errors import UnknownNameError
+
+        try:  # a bare word that is no file: most likely a mistyped bundled name
+            BUNDLED.get(str(model))
+        except UnknownNameError as exc:
+            raise UnknownNameError(f"{exc}; or pass a checkpoint / .onnx file path") from None
+    return path
 
 
 def backend_for(path: str | os.PathLike[str], backend: str = "auto") -> str:

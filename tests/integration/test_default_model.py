@@ -63,4 +63,6 @@ def test_predict_cli_runs_bundled_models_by_name(cli):
     code, out, _ = cli("predict", "--sample", "--model", "fast", "--backend", "torch", "--json")
     assert code == 0 and json.loads(out)["pipeline"]["model"].endswith("fast.safetensors")
     code, _, err = cli("predict", "--sample", "--model", "fastest")
-    assert code == 1 and "'fastest' does not exist" in err and "Traceback" not in err
+    assert code == 1 and "did you mean 'fast'" in err and "Traceback" not in err
+    code, _, err = cli("predict", "--sample", "--model", "nope.safetensors")
+    assert code == 1 and "'nope.safetensors' does not exist" in err
