@@ -164,3 +164,16 @@ def test_cli_predict_onnx_without_metadata(cli, tmp_path):
                          "--backend", "onnx")
     assert code == 1 and out == ""
     assert "no ferkit metadata" in err and len(err.strip().splitlines()) == 1
+
+
+def test_small_batches_use_a_single_thread_twin_session(tiny_checkpoint):
+    import numpy as np
+
+    from ferkit.inference.backends import SMALL_BATCH
+
+    two, one = OnnxBackend(tiny_checkpoint, threads=2), OnnxBackend(tiny_checkpoint, threads=1)
+    assert two._small is not None and one._small is None
+    assert two._small.get_session_options().intra_op_num_threads == 1
+    crops = np.random.default_rng(0).integers(0, 256, (SMALL_BATCH + 3, 48, 48), dtype=np.uint8)
+    for n in (1, SMALL_BATCH, SMALL_BATCH + 3):  # both sessions give the same answers
+        np.testing.assert_allclose(two.logits(crops[:n]), one.logits(crops[:n]), atol=1e-5)
