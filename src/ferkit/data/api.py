@@ -71,7 +71,7 @@ def load_dataset(path: str | os.PathLike[str], format: str | None = None, color:
         raise DataError(f"cannot read {exc.filename or str(root)!r}: "
                         f"{exc.strerror or exc}") from None
     return Dataset(format=fmt.name, root=root, classes=decoded.classes, splits=decoded.splits,
-                   fingerprint=decoded.fingerprint or _cache.content_fingerprint(decoded),
+                   fingerprint=decoded.fingerprint,
                    color=color, skipped=decoded.skipped,
                    source_sizes=decoded.source_sizes)
 

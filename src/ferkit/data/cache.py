@@ -77,7 +77,7 @@ def save(path: Path, decoded: Decoded) -> None:
         arrays[f"{name}.paths"] = np.array(split.paths, dtype=str)
     meta = {"classes": list(decoded.classes), "splits": list(decoded.splits),
             "skipped": [list(s) for s in decoded.skipped], "source_sizes": decoded.source_sizes,
-            "content_fingerprint": decoded.fingerprint or content_fingerprint(decoded)}
+            "content_fingerprint": decoded.fingerprint}
     arrays["meta"] = np.array(json.dumps(meta))
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **arrays)
@@ -90,6 +90,7 @@ def load(path: Path) -> Decoded | None:
     try:
         with np.load(path, allow_pickle=False) as npz:
             meta = json.loads(str(npz["meta"]))
+            content_fp = meta["content_fingerprint"]
             splits = {
                 name: SplitArrays(images=npz[f"{name}.images"], labels=npz[f"{name}.labels"],
                                   paths=npz[f"{name}.paths"].tolist())
@@ -98,4 +99,4 @@ def load(path: Path) -> Decoded | None:
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None
     return Decoded(tuple(meta["classes"]), splits, [tuple(s) for s in meta["skipped"]],
-                   dict(meta["source_sizes"]), meta.get("content_fingerprint", ""))
+                   dict(meta["source_sizes"]), content_fp)
