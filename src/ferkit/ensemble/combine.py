@@ -267,7 +267,7 @@ def member_probabilities(paths: Sequence[str | os.PathLike[str]], data: str, spl
     """Each checkpoint's softmax(logits / T) on ``split``, mapped to one label order by name."""
     from ferkit.checkpoint import load_model, read_meta
     from ferkit.ensemble.tta import get_tta, predict_logits
-    from ferkit.eval.report import map_labels
+    from ferkit.eval.report import data_color, map_labels
     from ferkit.probability import softmax
 
     get_tta(tta)
@@ -282,7 +282,7 @@ def member_probabilities(paths: Sequence[str | os.PathLike[str]], data: str, spl
     datasets: dict[str, Any] = {}
     probs, members, y = [], [], None
     for p, meta in zip(files, metas, strict=True):
-        dataset, arrays = _load_split(datasets, data, split, _color(meta), data_format)
+        dataset, arrays = _load_split(datasets, data, split, data_color(meta), data_format)
         where = f"dataset {str(dataset.root)!r} split {split!r}"
         y = map_labels(tuple(dataset.classes), ref, arrays.labels, where)
         model, meta = load_model(p)
@@ -295,11 +295,6 @@ def member_probabilities(paths: Sequence[str | os.PathLike[str]], data: str, spl
         if log:
             log(f"predicted {split} with {meta.model} ({p})")
     return MemberProbs(np.stack(probs), np.asarray(y), ref, members, str(data))
-
-
-def _color(meta) -> str:
-    cfg = meta.config or {}
-    return str(cfg.get("data", {}).get("color") or ("rgb" if meta.info.in_chans == 3 else "gray"))
 
 
 def _load_split(cache: dict[str, Any], data: str, split: str, color: str, fmt: str | None):
@@ -319,7 +314,6 @@ def evaluate_ensemble(models: Sequence[str | os.PathLike[str]], data: str, split
     """Members' and rules' accuracy on ``split``; with ``output``, ensemble.json + a confusion
     matrix PNG of the best rule."""
     methods = resolve_methods(method)  # unknown names fail before any model is run
-    check_member_paths(models)
     mp = member_probabilities(models, data, split, tta=tta, batch_size=batch_size,
                               data_format=data_format, log=log)
     results = score_methods(mp.probs, mp.labels, methods, label_names=mp.label_names, seed=seed,

@@ -71,6 +71,12 @@ def map_labels(data_classes: tuple[str, ...], model_labels: tuple[str, ...], lab
     return lut[labels]
 
 
+def data_color(meta) -> str:
+    """The colour mode a model was trained on: its config's ``data.color``, else its channels."""
+    color = (meta.config or {}).get("data", {}).get("color")
+    return str(color or ("rgb" if meta.info.in_chans == 3 else "gray"))
+
+
 def _load(data: Any, split: str, color: str, format: str | None):
     from ferkit.data import load_dataset
 
@@ -120,9 +126,7 @@ def evaluate(checkpoint: str | os.PathLike[str], data: Any, split: str = "val",
                           "checkpoint, not an .onnx file")
     model, meta = _load_classifier(checkpoint, device)
     info = meta.info
-    color = str(meta.config.get("data", {}).get("color") or
-                ("rgb" if info.in_chans == 3 else "gray"))
-    dataset, arrays = _load(data, split, color, format)
+    dataset, arrays = _load(data, split, data_color(meta), format)
     where = f"dataset {str(dataset.root)!r} split {split!r}"
     y = map_labels(tuple(dataset.classes), tuple(info.labels), arrays.labels, where)
     cf = crop_fraction or meta.extra.get("crop_fraction") or DEFAULT_CROP_FRACTION
