@@ -47,19 +47,14 @@ for _m in (
 
 
 def is_bundled_name(model: object) -> bool:
-    """True for ``None`` or a bare registered name that is not an existing file path."""
-    if model is None:
-        return True
-    text = str(model)
-    return text in BUNDLED and not Path(text).exists() and os.sep not in text
+    """True for ``None`` or a registered name that is not also an existing file path."""
+    return model is None or (str(model) in BUNDLED and not Path(str(model)).exists())
 
 
 def resolve_model(model: str | os.PathLike[str] | None, backend: str = "auto") -> Path:
     """``None``/a bundled name → the shipped file for ``backend``; anything else → its path."""
-    if model is None:
-        return BUNDLED.get("default").path(backend)
     if is_bundled_name(model):
-        return BUNDLED.get(str(model)).path(backend)
+        return BUNDLED.get("default" if model is None else str(model)).path(backend)
     path = Path(model)
     if not path.exists() and not path.suffix and os.sep not in str(model):
         from ferkit.errors import UnknownNameError

@@ -50,8 +50,6 @@ class QuantizeResult:
     float_size_bytes: int
     seconds: float
     labels: tuple[str, ...] = field(default_factory=tuple)
-    checked: bool = True
-    max_abs_diff: float | None = None  # the CLI prints parity like the float exporter's
 
     def to_dict(self) -> dict[str, Any]:
         return to_jsonable(self)

@@ -108,7 +108,6 @@ class FerModule(L.LightningModule):
         """Mean logits of the teachers on the augmented batch ``x`` (floats in [0,1])."""
         out = []
         for teacher in self._teachers:
-            teacher.to(x.device)
             size = teacher.ferkit_info.input_size
             xt = x if x.shape[-1] == size else F.interpolate(
                 x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
@@ -201,6 +200,8 @@ class FerModule(L.LightningModule):
             self._pending_rng = state
 
     def on_train_start(self) -> None:
+        for teacher in self._teachers:  # not submodules, so Lightning does not move them
+            teacher.to(self.device)
         state = getattr(self, "_pending_rng", None)
         if state is not None:
             self._generator(self.device).set_state(state)
