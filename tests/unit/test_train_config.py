@@ -11,7 +11,8 @@ from ferkit.models import MODELS
 from ferkit.train import TrainConfig, load_train_config
 from ferkit.train.optim import OPTIMIZERS, SCHEDULERS
 
-CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
+# every shipped recipe and every configs/experiments/ record must stay loadable
+CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").rglob("*.yaml"))
 
 
 def test_defaults_are_valid():
