@@ -19,13 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import REPO, machine_info  # noqa: E402
+from _targets import TARGETS  # noqa: E402
 from bench_classifier import time_backend  # noqa: E402
-
-#: the issue's targets per bundled model
-TARGETS = {
-    "default": {"accuracy": 0.70, "faces_per_s_b64": 2000, "faces_per_s_b1": 1000},
-    "fast": {"accuracy": 0.67, "faces_per_s_b64": 4000},
-}
 
 
 def evaluate_model(name: str, data: str, split: str) -> list[dict]:

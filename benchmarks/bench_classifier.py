@@ -31,10 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import REPO, machine_info  # noqa: E402
-
-#: faces/s targets from the issue (2 threads, as predict runs the bundled model): (name, batch) →
-#: minimum
-TARGETS = {("default", 64): 2000, ("default", 1): 1000, ("fast", 64): 4000}
+from _targets import speed_target  # noqa: E402
 
 
 def parse_spec(spec: str) -> tuple[str, dict]:
@@ -114,7 +111,7 @@ def bench_model(spec: str, work: Path, args) -> list[dict]:
             for batch in args.batches:
                 r = time_backend(backend, batch, args.repeats, args.min_round_s)
                 # the issue's targets are for 2 cores, as predict runs the model
-                target = (TARGETS.get((name, batch))
+                target = (speed_target(name, batch)
                           if backend_name == "auto" and threads == 2 else None)
                 rows.append({"model": spec, "file": path.name, "name": name,
                              "backend": f"{backend_name} ({type(backend).__name__})",

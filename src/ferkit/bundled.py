@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ferkit.errors import CheckpointError
+from ferkit.errors import CheckpointError, UnknownNameError
 from ferkit.registry import Registry
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -57,8 +57,6 @@ def resolve_model(model: str | os.PathLike[str] | None, backend: str = "auto") -
         return BUNDLED.get("default" if model is None else str(model)).path(backend)
     path = Path(model)
     if not path.exists() and not path.suffix and os.sep not in str(model):
-        from ferkit.errors import UnknownNameError
-
         try:  # a bare word that is no file: most likely a mistyped bundled name
             BUNDLED.get(str(model))
         except UnknownNameError as exc:

@@ -243,7 +243,7 @@ def export_onnx(checkpoint: str | os.PathLike[str], out_path: str | os.PathLike[
     with atomic_path(target) as tmp:
         with torch.no_grad():
             used = _run_exporter(exporter, model, example, tmp, int(opset), dynamic_batch)
-        _write_metadata(tmp, metadata_props(meta, opset=int(opset)))
+        write_metadata(tmp, metadata_props(meta, opset=int(opset)))
         max_diff = None
         if check:  # a batch size other than the traced one also proves the dynamic axis
             x = _parity_batch(info, 5 if dynamic_batch else 2, seed=2)
@@ -256,7 +256,8 @@ def export_onnx(checkpoint: str | os.PathLike[str], out_path: str | os.PathLike[
                         seconds=round(time.perf_counter() - start, 3))
 
 
-def _write_metadata(path: Path, props: dict[str, str]) -> None:
+def write_metadata(path: Path, props: dict[str, str]) -> None:
+    """Replace the ``ferkit.*`` metadata of the ONNX file at ``path`` (export and INT8 share it)."""
     import onnx
 
     model = onnx.load(str(path))

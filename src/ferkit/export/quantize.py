@@ -96,7 +96,7 @@ def quantize_onnx(model: str | os.PathLike[str], out_path: str | os.PathLike[str
     if images.dtype != np.uint8 or images.ndim not in (3, 4) or len(images) < 2:
         raise ExportError("calibration images must be a uint8 array (N,H,W[,C]) with N >= 2")
     n_cal = max(1, int(round(len(images) * (1.0 - holdout))))
-    from ferkit.export.onnx import onnx_for
+    from ferkit.export.onnx import onnx_for, write_metadata
 
     with tempfile.TemporaryDirectory(prefix="ferkit-quant-") as tmp:
         float_path = onnx_for(src)  # a checkpoint's cached, parity-checked float export
@@ -109,7 +109,7 @@ def quantize_onnx(model: str | os.PathLike[str], out_path: str | os.PathLike[str
             props[QUANT_KEY] = (f"int8 static QDQ, per-channel={per_channel}, calibration "
                                 f"{method} on {n_cal} of {source}; {len(images) - n_cal} "
                                 "held out for the agreement check")
-            _copy_props(tmp_out, props)
+            write_metadata(tmp_out, props)
             held = images[n_cal:] if n_cal < len(images) else images
             agreement, diff = _agreement(float_path, tmp_out, held, meta.info, meta.temperature)
         float_size = float_path.stat().st_size
@@ -168,18 +168,6 @@ def _quantize(float_path: Path, pre_path: Path, out: Path, images: np.ndarray, m
     except Exception as exc:  # ORT raises many types; one line for the user
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ExportError(f"INT8 quantization failed: {type(exc).__name__}: {first}") from None
-
-
-def _copy_props(path: Path, props: dict[str, str]) -> None:
-    import onnx
-
-    model = onnx.load(str(path))
-    del model.metadata_props[:]
-    for key, value in props.items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
-    model.producer_name = "ferkit"
-    onnx.save(model, str(path))
 
 
 def _agreement(float_path: Path, int8_path: Path, images: np.ndarray, info,

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ferkit.bundled import WEIGHTS_DIR, backend_for, resolve_model
+from ferkit.bundled import BUNDLED, WEIGHTS_DIR, resolve_model
 from ferkit.errors import ConfigError, MediaError, NoFaceError
 from ferkit.faces import DETECTORS, AlignConfig, Detection, create_detector, crop_faces
 from ferkit.faces.align import whole_image_box
@@ -34,7 +34,7 @@ from ferkit.inference.tracking import EmaSmoother, IouTracker
 from ferkit.inference.video import Frame, StopVideo, VideoReader, as_bgr, read_image
 from ferkit.types import BBox, FaceResult, ImageResult, TrackSummary, VideoResult
 
-DEFAULT_MODEL = WEIGHTS_DIR / "default.safetensors"  # the float twin of the default model
+DEFAULT_MODEL = WEIGHTS_DIR / BUNDLED.get("default").checkpoint  # the default model's float twin
 #: a public-domain portrait shipped with the package (see ferkit/assets/README.md)
 SAMPLE_IMAGE = Path(__file__).resolve().parent.parent / "assets" / "sample_face.jpg"
 NO_FACE_MODES = ("skip", "whole-image", "error")
@@ -52,8 +52,7 @@ def resolve_backend(model: str | os.PathLike[str] | Backend | None, backend: str
     """
     if isinstance(model, Backend):
         return model
-    path = resolve_model(model, backend)
-    return load_backend(path, backend=backend_for(path, backend), **backend_options)
+    return load_backend(resolve_model(model, backend), backend=backend, **backend_options)
 
 
 class Pipeline:

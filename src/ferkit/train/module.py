@@ -98,10 +98,15 @@ class FerModule(L.LightningModule):
             x = F.interpolate(x, size=(self.info.input_size,) * 2, mode="bilinear",
                               align_corners=False, antialias=True)
         teacher_logits = self._teacher_logits(x) if training and self._teachers else None
-        x = normalize(x, self.info)
+        x = self._model_input(x, self.info)
+        return (x, labels) if teacher_logits is None else (x, labels, teacher_logits)
+
+    def _model_input(self, x: torch.Tensor, info) -> torch.Tensor:
+        """Floats in [0,1] → normalised for ``info`` (in place) in the configured memory format."""
+        x = normalize(x, info)
         if self.cfg.trainer.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        return (x, labels) if teacher_logits is None else (x, labels, teacher_logits)
+        return x
 
     @torch.no_grad()
     def _teacher_logits(self, x: torch.Tensor) -> torch.Tensor:
@@ -111,10 +116,8 @@ class FerModule(L.LightningModule):
             size = teacher.ferkit_info.input_size
             xt = x if x.shape[-1] == size else F.interpolate(
                 x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-            xt = normalize(xt.clone(), teacher.ferkit_info)
-            if self.cfg.trainer.channels_last:
-                xt = xt.contiguous(memory_format=torch.channels_last)
-            out.append(teacher(xt).float())
+            xt = xt.clone() if xt is x else xt  # normalising is in place; keep the student's x
+            out.append(teacher(self._model_input(xt, teacher.ferkit_info)).float())
         return torch.stack(out).mean(0)
 
     # ---- steps ------------------------------------------------------------------------------
