@@ -17,6 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ferkit.errors import MediaError
+from ferkit.imagelimits import check_pixels
+
 #: extensions OpenCV decodes that loaders treat as images
 IMAGE_EXTENSIONS = frozenset({
     ".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm",
@@ -62,6 +65,10 @@ def decode_file(path: str | os.PathLike[str], color: str) -> Decoded:
         return None, f"unreadable ({exc.strerror or exc})"
     if data.size == 0:
         return None, "empty file (0 bytes)"
+    try:
+        check_pixels(data, repr(str(path)))
+    except MediaError as exc:
+        return None, str(exc)
     img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
         return None, "not a decodable image (corrupt or not an image)"

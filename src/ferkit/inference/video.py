@@ -33,9 +33,12 @@ def is_video(path: str | os.PathLike[str]) -> bool:
     return Path(path).suffix.lower() in VIDEO_EXTS
 
 
-def read_image(path: str | os.PathLike[str]) -> np.ndarray:
-    """Decode an image file to BGR uint8 (H, W, 3); MediaError with the file name if it fails."""
-    import cv2
+def read_image(path: str | os.PathLike[str], max_pixels: int | None = None) -> np.ndarray:
+    """Decode an image file to BGR uint8 (H, W, 3); MediaError with the file name if it fails.
+
+    The header is checked against ``max_pixels`` (``ferkit.imagelimits``) before decoding.
+    """
+    from ferkit.imagelimits import decode_bgr
 
     p = Path(path)
     if not p.is_file():
@@ -44,10 +47,7 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
         data = np.fromfile(str(p), dtype=np.uint8)  # handles non-ASCII paths, unlike imread
     except OSError as exc:
         raise MediaError(f"cannot read image {str(p)!r}: {exc.strerror or exc}") from None
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        raise MediaError(f"cannot decode image {str(p)!r} (corrupt or not an image file)")
-    return image
+    return decode_bgr(data, repr(str(p)), max_pixels)
 
 
 def as_bgr(image: np.ndarray) -> np.ndarray:
