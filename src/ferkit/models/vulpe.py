@@ -51,6 +51,26 @@ def vulpe_cnn(num_classes: int = 7, in_chans: int = 1, pretrained: bool = False,
                      input_size=input_size)
 
 
+@MODELS.register("vulpe_family", family="vulpe", reference=REF,
+                 paper_accuracy="search space of the 72.16% model")
+def vulpe_family(num_classes: int = 7, in_chans: int = 1, pretrained: bool = False,
+                 first: int = 256, depth: int = 4, w1: int = 512, w2: int = 384, w3: int = 192,
+                 w4: int = 384, fc: int = 256, conv_drop: float = 0.4, fc_drop: float = 0.3,
+                 input_size: int = 48) -> FerNet:
+    """The random-search space as a model family: flat, searchable options.
+
+    ``first`` filters in the unpooled first conv, then ``depth`` (1-4) pooled conv layers of
+    ``w1..w4`` filters (options past ``depth`` are ignored, so a search can sample all four). The
+    defaults are the paper's chosen member: exactly 5,170,503 parameters.
+    """
+    check_int("first", first, 1)
+    check_int("depth", depth, 1, 4)
+    widths = tuple(check_int(f"w{i + 1}", w, 1) for i, w in enumerate((w1, w2, w3, w4)))
+    return vulpe_net("vulpe_family", num_classes, in_chans, first=first, widths=widths[:depth],
+                     fc=check_int("fc", fc, 1), conv_drop=conv_drop, fc_drop=fc_drop,
+                     input_size=input_size)
+
+
 @MODELS.register("vulpe_cnn_test", family="vulpe", reference="ferkit test model")
 def vulpe_cnn_test(num_classes: int = 7, in_chans: int = 1, pretrained: bool = False) -> FerNet:
     return vulpe_net("vulpe_cnn_test", num_classes, in_chans, first=4, widths=(8, 8, 8, 8), fc=8,

@@ -196,8 +196,12 @@ def write_run_files(run_dir: Path, cfg: TrainConfig) -> None:
 
 
 def train(cfg: TrainConfig, *, resume: bool = False, progress: bool | None = None,
-          log_fn=None) -> TrainResult:
-    """Train ``cfg.model`` on ``cfg.data``; everything lands in the run directory."""
+          log_fn=None, callbacks: list[Any] | None = None) -> TrainResult:
+    """Train ``cfg.model`` on ``cfg.data``; everything lands in the run directory.
+
+    ``callbacks`` are extra Lightning callbacks (a search's pruning callback, for instance), so a
+    search trial trains through exactly this function, never a second trainer.
+    """
     from ferkit.train.datamodule import FerDataModule, class_weights, prepare_splits
     from ferkit.train.module import FerModule
 
@@ -229,7 +233,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool | None = Non
     recorder = RunRecorder(run_dir, save_fn, log_fn)
     has_val = check_validation(cfg, splits, log_fn)
     with quiet_lightning():
-        trainer = build_trainer(cfg, run_dir, recorder, progress, has_val)
+        trainer = build_trainer(cfg, run_dir, recorder, progress, has_val, callbacks)
     ckpt = str(run_dir / RESUME_FILE) if resume else None
     with quiet_lightning():
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
@@ -273,13 +277,15 @@ def check_validation(cfg: TrainConfig, splits, log_fn=None) -> bool:
 
 
 def build_trainer(cfg: TrainConfig, run_dir: Path, recorder: RunRecorder,
-                  progress: bool | None, has_val: bool = True):
+                  progress: bool | None, has_val: bool = True,
+                  extra_callbacks: list[Any] | None = None):
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping
     from lightning.pytorch.loggers import CSVLogger
 
     t = cfg.trainer
-    callbacks: list[Any] = [recorder, ResumeState(run_dir, t.ckpt_every_n_steps)]
+    callbacks: list[Any] = [recorder, ResumeState(run_dir, t.ckpt_every_n_steps),
+                            *(extra_callbacks or [])]
     if t.early_stopping and has_val:
         callbacks.append(EarlyStopping(monitor="val_acc", mode="max", patience=t.early_stopping))
     show = t.progress if progress is None else progress
