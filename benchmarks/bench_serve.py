@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         proc.wait(timeout=30)
     result = {"date": dt.date.today().isoformat(), "commit": git_commit(), "machine": start,
               "load_average_end": machine()["load_average"], "note": args.note,
-              "command": "python benchmarks/bench_serve.py " + " ".join(argv or sys.argv[1:]),
+              "command": " ".join(["python benchmarks/bench_serve.py", *(argv or sys.argv[1:])]),
               "model": args.model, "workers": workers, "image": args.image.name,
               "image_kb": round(len(data) / 1024), "in_process": local, "sequential": seq,
               "load": load, "rss_mb": rss, "healthz_after": healthy}

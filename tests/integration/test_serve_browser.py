@@ -136,9 +136,10 @@ def test_webcam_streams_live_results(browser, server_url):
     browser.find_element(By.ID, "cam-start").click()
     wait_for(browser, lambda d: int(d.find_element(By.ID, "frame-count").text) >= 5,
              "five live results over the WebSocket")
-    labels = wait_for(browser, lambda d: d.execute_script(  # read at once: redrawn every frame
-        "return [...document.querySelectorAll('#cam-overlay .face-label')].map(e => e.textContent)"),
-        "a tracked face on the webcam overlay")
+    script = ("return [...document.querySelectorAll('#cam-overlay .face-label')]"
+              ".map(e => e.textContent)")  # read at once: the overlay is redrawn every frame
+    labels = wait_for(browser, lambda d: d.execute_script(script),
+                      "a tracked face on the webcam overlay")
     assert labels[0].startswith("#1 ") and labels[0].split()[1] in EMOTION_WORDS, labels
     assert float(browser.find_element(By.ID, "fps").text) > 0
     assert browser.execute_script("return document.querySelectorAll('#cam-faces .face-card')"
