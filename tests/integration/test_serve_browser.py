@@ -146,3 +146,12 @@ def test_webcam_streams_live_results(browser, server_url):
                                   ".length") >= 1
     browser.find_element(By.ID, "cam-stop").click()
     assert browser.find_element(By.ID, "cam-status").text == "stopped"
+
+
+def test_api_docs_render_offline(browser, server_url):
+    from selenium.webdriver.common.by import By
+
+    browser.get(server_url + "/docs")
+    ops = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock-summary-path"),
+                   "Swagger UI to list the operations", timeout=60)
+    assert "/v1/predict" in {o.get_attribute("data-path") or o.text for o in ops}

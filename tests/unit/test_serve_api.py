@@ -84,7 +84,10 @@ def test_health_ready_models_and_docs(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/predict", "/v1/predict/batch", "/v1/models", "/healthz", "/readyz"} <= set(paths)
     assert "multipart/form-data" in paths["/v1/predict"]["post"]["requestBody"]["content"]
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/openapi.json" in docs.text
+    if "cdn." not in docs.text:  # fastapi-offline (serve extra): Swagger UI from the package
+        assert client.get("/static-offline-docs/swagger-ui-bundle.js").status_code == 200
 
 
 def test_not_ready_before_startup(tiny_checkpoint, blob_detector):

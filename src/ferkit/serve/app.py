@@ -30,6 +30,16 @@ def body_limit(config: ServeConfig) -> Any:
     return limit_for
 
 
+def _fastapi_class() -> type | Any:
+    """``fastapi_offline.FastAPIOffline`` (the serve extra) serves /docs and /redoc from files in
+    the package instead of a CDN, so the docs work offline; plain FastAPI otherwise."""
+    try:
+        from fastapi_offline import FastAPIOffline
+    except ImportError:  # pragma: no cover - the serve extra installs it
+        return FastAPI
+    return FastAPIOffline
+
+
 def create_app(config: ServeConfig | None = None, **fields: Any) -> FastAPI:
     """The ferkit REST app. ``config`` (or ``ServeConfig(**fields)``) says what to load.
 
@@ -51,9 +61,12 @@ def create_app(config: ServeConfig | None = None, **fields: Any) -> FastAPI:
         finally:
             service.stop()
 
-    app = FastAPI(title="ferkit", version=__version__, lifespan=lifespan,
+    app = _fastapi_class()(title="ferkit", version=__version__, lifespan=lifespan,
                   description="Facial emotion recognition over HTTP: faces, boxes and emotion "
-                              "probabilities, the same JSON as `ferkit predict --json`.")
+                              "probabilities, the same JSON as `ferkit predict --json`. "
+                              "WebSocket `/v1/stream` (not listed below): send JPEG frames "
+                              "as binary messages, receive one JSON result per frame with "
+                              "track ids and timestamps.")
     app.state.service = service
     install_error_handlers(app)
     app.include_router(public)
