@@ -12,6 +12,7 @@ import shutil
 import socket
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import cv2
@@ -144,8 +145,10 @@ def test_webcam_streams_live_results(browser, server_url):
     assert float(browser.find_element(By.ID, "fps").text) > 0
     assert browser.execute_script("return document.querySelectorAll('#cam-faces .face-card')"
                                   ".length") >= 1
-    browser.find_element(By.ID, "cam-stop").click()
+    browser.find_element(By.ID, "cam-stop").click()  # closes the socket with a frame in flight
     assert browser.find_element(By.ID, "cam-status").text == "stopped"
+    with urllib.request.urlopen(server_url + "/readyz", timeout=30) as r:
+        assert r.status == 200
 
 
 def test_api_docs_render_offline(browser, server_url):

@@ -95,6 +95,8 @@ def test_not_ready_before_startup(tiny_checkpoint, blob_detector):
     assert c.get("/healthz").json()["ready"] is False
     assert_error(c.get("/readyz"), 503, "not_ready")
     assert_error(upload(c, blobs_png()), 503, "not_ready")
+    with c.websocket_connect("/v1/stream") as ws:
+        assert ws.receive_json()["error"]["code"] == "not_ready"
 
 
 def test_web_page_and_static_files(client):

@@ -12,7 +12,8 @@ _MODEL = typer.Option("default", "--model", "-m", help="A bundled model name (de
 _DETECTOR = typer.Option("haar", "--detector", "-d", help="Face detector (see ferkit predict).")
 _BACKEND = typer.Option("auto", "--backend", help="Classifier backend: auto, torch or onnx.")
 _KEY = typer.Option(None, "--api-key", envvar="FERKIT_API_KEY", show_envvar=True,
-                    help="Require this key (X-API-Key header) on /v1/*; 401 without it.")
+                    help="Require this key (X-API-Key header) on /v1/*; 401 without it. "
+                    "Prefer the environment variable: a key on the command line shows in ps.")
 _UPLOAD = typer.Option(10.0, "--max-upload-mb", help="Largest image accepted (413 above).")
 _WORKERS = typer.Option(0, "--workers", "-w", help="Inference threads (each with its own face "
                         "detector, all sharing one model). 0 = one per core, at most 4.")

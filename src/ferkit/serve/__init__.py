@@ -12,13 +12,14 @@ import importlib.util
 
 from ferkit.serve.config import ServeConfig
 
-#: what ``pip install "ferkit[serve]"`` provides; checked before anything imports them
-REQUIRED_MODULES = ("fastapi", "uvicorn", "multipart")
+#: module → package that ``pip install "ferkit[serve]"`` provides; checked before any import
+REQUIRED_MODULES = {"fastapi": "fastapi", "uvicorn": "uvicorn", "multipart": "python-multipart"}
 INSTALL_HINT = 'pip install "ferkit[serve]"'
 
 
 def missing_modules() -> list[str]:
-    return [m for m in REQUIRED_MODULES if importlib.util.find_spec(m) is None]
+    """Packages of the serve extra that are not installed."""
+    return [pkg for mod, pkg in REQUIRED_MODULES.items() if importlib.util.find_spec(mod) is None]
 
 
 def create_app(config: ServeConfig | None = None, **fields):

@@ -117,7 +117,12 @@ async def stream(websocket: WebSocket) -> None:
     await websocket.accept()
     session = None
     try:
-        pipeline = await service.run(service.stream_pipeline)
+        try:
+            pipeline = await service.run(service.stream_pipeline)
+        except ApiError as exc:  # not ready / busy: say so, then close ("try again later")
+            await websocket.send_text(json.dumps(error_body(exc.code, exc.message)))
+            await websocket.close(code=1013)
+            return
         pipeline.min_confidence = options.min_confidence
         session = StreamSession(pipeline, service.config)
         while True:
