@@ -20,7 +20,6 @@ pytest.importorskip("fastapi")
 pytest.importorskip("multipart")
 from fastapi.testclient import TestClient  # noqa: E402
 from starlette.testclient import WebSocketDenialResponse  # noqa: E402
-from starlette.websockets import WebSocketDisconnect  # noqa: E402
 
 from ferkit.serve import ServeConfig, create_app  # noqa: E402
 
@@ -315,9 +314,11 @@ def test_stream_closed_mid_stream_leaves_server_healthy(client):
 
 
 def test_stream_rejects_bad_options(client):
-    with pytest.raises((WebSocketDenialResponse, WebSocketDisconnect)):
+    with pytest.raises(WebSocketDenialResponse) as denied:
         with client.websocket_connect("/v1/stream?min_confidence=5"):
             pass
+    assert denied.value.status_code == 422
+    assert denied.value.json()["error"]["code"] == "invalid_request"
 
 
 # --- the bundled model on a real photo ----------------------------------------------------

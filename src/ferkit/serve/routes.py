@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, Request, WebSocket
 from fastapi.responses import FileResponse
-from pydantic import ValidationError
 
-from ferkit.serve.errors import ApiError, error_body, error_response
+from ferkit.serve.errors import ApiError, error_response
 from ferkit.serve.schemas import ErrorOut, ModelsOut, PredictOptions, PredictOut, StatusOut
 from ferkit.serve.security import require_key
 from ferkit.serve.service import InferenceService
-from ferkit.serve.stream import StreamSession, close_session
-from ferkit.serve.uploads import read_predict_request
+from ferkit.serve.stream import run_stream
+from ferkit.serve.uploads import read_predict_request, validate
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 _ERRORS = {code: {"model": ErrorOut} for code in (401, 413, 415, 422, 503, 504)}
@@ -106,40 +104,11 @@ async def stream(websocket: WebSocket) -> None:
     service: InferenceService = websocket.app.state.service
     try:
         require_key(service.config.api_key, websocket.headers, websocket.query_params)
-        query = {k: v for k, v in websocket.query_params.items() if k in ("min_confidence",)}
-        options = PredictOptions.model_validate(query)
-    except (ApiError, ValidationError) as exc:
-        status, code, message = ((exc.status_code, exc.code, exc.message)
-                                 if isinstance(exc, ApiError)
-                                 else (422, "invalid_request", str(exc).splitlines()[0]))
-        await websocket.send_denial_response(error_response(status, code, message))
+        query = {k: v for k, v in websocket.query_params.items() if k == "min_confidence"}
+        options = validate(PredictOptions, query)
+    except ApiError as exc:  # refused before the handshake completes, as an HTTP response
+        await websocket.send_denial_response(error_response(exc.status_code, exc.code,
+                                                            exc.message))
         return
     await websocket.accept()
-    session = None
-    try:
-        try:
-            pipeline = await service.run(service.stream_pipeline)
-        except ApiError as exc:  # not ready / busy: say so, then close ("try again later")
-            await websocket.send_text(json.dumps(error_body(exc.code, exc.message)))
-            await websocket.close(code=1013)
-            return
-        pipeline.min_confidence = options.min_confidence
-        session = StreamSession(pipeline, service.config)
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                break
-            data = message.get("bytes")
-            if data is None:
-                await websocket.send_text(json.dumps(error_body(
-                    "expected_binary", "send each frame as a binary message (JPEG bytes)")))
-                continue
-            try:
-                await websocket.send_text(json.dumps(await service.run(session.process, data)))
-            except ApiError as exc:
-                await websocket.send_text(json.dumps(error_body(exc.code, exc.message)))
-    except (WebSocketDisconnect, RuntimeError, OSError):  # client went away mid-frame
-        pass
-    finally:
-        await close_session(session)
-
+    await run_stream(websocket, service, options.min_confidence)

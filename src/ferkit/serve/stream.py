@@ -14,6 +14,7 @@ frame that could not be used (the stream goes on).
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from typing import Any
 from ferkit.inference.pipeline import Pipeline
 from ferkit.inference.video import Frame
 from ferkit.serve.config import ServeConfig
+from ferkit.serve.errors import ApiError, error_body
 from ferkit.serve.service import decode_image
 
 
@@ -72,6 +74,40 @@ class StreamSession:
             self.results.close()
 
 
-async def close_session(session: StreamSession | None) -> None:
-    if session is not None:
-        await asyncio.to_thread(session.close)
+async def run_stream(websocket, service, min_confidence: float) -> None:
+    """The message loop of one accepted WebSocket: a private pipeline, one reply per message."""
+    from starlette.websockets import WebSocketDisconnect
+
+    session = None
+    try:
+        try:
+            pipeline = await service.run(service.stream_pipeline)
+        except ApiError as exc:  # not ready / busy: say so, then close ("try again later")
+            await _send_error(websocket, exc.code, exc.message)
+            await websocket.close(code=1013)
+            return
+        pipeline.min_confidence = min_confidence
+        session = StreamSession(pipeline, service.config)
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            if message.get("bytes") is None:
+                await _send_error(websocket, "expected_binary",
+                                  "send each frame as a binary message (JPEG bytes)")
+                continue
+            try:
+                result = await service.run(session.process, message["bytes"])
+            except ApiError as exc:  # a bad frame or a timeout: report it, keep streaming
+                await _send_error(websocket, exc.code, exc.message)
+                continue
+            await websocket.send_text(json.dumps(result))
+    except (WebSocketDisconnect, RuntimeError, OSError):  # the client went away mid-frame
+        pass
+    finally:
+        if session is not None:
+            await asyncio.to_thread(session.close)
+
+
+async def _send_error(websocket, code: str, message: str) -> None:
+    await websocket.send_text(json.dumps(error_body(code, message)))
