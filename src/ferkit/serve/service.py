@@ -27,7 +27,7 @@ from ferkit.errors import MediaError
 from ferkit.inference.pipeline import Pipeline
 from ferkit.serve.config import ServeConfig
 from ferkit.serve.errors import ApiError
-from ferkit.types import ImageResult
+from ferkit.types import BBox, ImageResult
 
 T = TypeVar("T")
 
@@ -54,8 +54,8 @@ class InferenceService:
         for _ in range(cfg.workers - 1):
             self._pipelines.put(self._new_pipeline(first.backend))
         self.executor = ThreadPoolExecutor(cfg.workers, thread_name_prefix="ferkit-infer")
-        if cfg.warmup:  # the first ONNX Runtime call allocates; keep it off the first request
-            first.predict_image(np.zeros((64, 64, 3), np.uint8))
+        if cfg.warmup:  # the first classifier call allocates; keep it off the first request
+            first.classify(np.zeros((64, 64, 3), np.uint8), [BBox(0.0, 0.0, 64.0, 64.0)])
         self.ready = True
 
     def stop(self) -> None:
