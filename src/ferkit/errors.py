@@ -41,3 +41,7 @@ class NoFaceError(FerkitError):
 
 class ExportError(FerkitError, RuntimeError):
     """Model export failed or the exported model disagrees with the original."""
+
+
+class MissingDependencyError(FerkitError, ImportError):
+    """An optional extra (e.g. ``ferkit[serve]``) is needed but not installed."""

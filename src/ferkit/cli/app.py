@@ -16,7 +16,7 @@ from ferkit.errors import FerkitError
 
 COMMAND_MODULES = (
     "data_cmd", "models_cmd", "train_cmd", "evaluate_cmd", "predict_cmd", "export_cmd",
-    "explain_cmd", "ensemble_cmd", "search_cmd", "evolve_cmd",
+    "explain_cmd", "ensemble_cmd", "search_cmd", "evolve_cmd", "serve_cmd",
 )
 
 app = typer.Typer(
@@ -49,6 +49,8 @@ for _name in COMMAND_MODULES:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app; FerkitError → 'error: …' on stderr and exit 1."""
+    from rich.markup import escape
+
     from ferkit.cli._common import err_console
 
     try:
@@ -57,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     except FerkitError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False,
+                          soft_wrap=True)
         return 1
     except KeyboardInterrupt:
         err_console.print("interrupted", highlight=False)
