@@ -108,6 +108,11 @@ def _load_data(cfg: TrainConfig):
     if "train" not in dataset.splits or len(dataset.splits["train"]) == 0:
         raise DataError(f"dataset {cfg.data.path!r} has no 'train' split (splits: "
                         f"{', '.join(dataset.splits) or 'none'})")
+    if len(dataset.classes) < 2:
+        found = ", ".join(dataset.classes) or "none"
+        raise DataError(f"dataset {cfg.data.path!r} has {len(dataset.classes)} class ({found}); "
+                        "training needs at least 2: add one folder of images per class, e.g. "
+                        "DATA/train/<class>/*.png")
     return dataset
 
 
@@ -119,14 +124,20 @@ def build_model(cfg: TrainConfig, classes: tuple[str, ...]) -> tuple[torch.nn.Mo
     in_chans = cfg.model.in_chans or (3 if cfg.data.color == "rgb" else 1)
     temperature = 1.0
     if cfg.model.init_from:
-        model, meta = load_model(cfg.model.init_from, eval_mode=False)
+        from ferkit.bundled import resolve_model
+
+        model, meta = load_model(resolve_model(cfg.model.init_from, "torch"), eval_mode=False)
         if meta.model != cfg.model.name:
             raise ConfigError(f"model.init_from={cfg.model.init_from!r} holds model "
-                              f"{meta.model!r}, but model.name is {cfg.model.name!r}")
+                              f"{meta.model!r}, but model.name is {cfg.model.name!r}; pass "
+                              f"--model {meta.model}")
         temperature = meta.temperature
         model = _with_new_kwargs(model, meta, cfg.model.kwargs)
-        if tuple(meta.labels) != tuple(classes):
+        # the checkpoint records every builder option, also those only init_from had
+        cfg.model.kwargs = {**meta.model_kwargs, **cfg.model.kwargs}
+        if tuple(meta.labels) != tuple(classes):  # other classes: a fresh head of the right size
             model.reset_classifier(len(classes))
+            temperature = 1.0
     else:
         model = create_model(cfg.model.name, num_classes=len(classes), in_chans=in_chans,
                              pretrained=cfg.model.pretrained, **cfg.model.kwargs)
@@ -174,7 +185,7 @@ def freeze_backbone(model: torch.nn.Module, num_classes: int) -> set[str]:
 
 
 def make_meta(cfg: TrainConfig, model: torch.nn.Module, dataset, history: list[dict[str, Any]],
-              temperature: float = 1.0) -> CheckpointMeta:
+              temperature: float = 1.0, extra: dict[str, Any] | None = None) -> CheckpointMeta:
     row = history[-1] if history else {}  # best/last are saved at the epoch they describe
     return CheckpointMeta(
         model=cfg.model.name, info=model.ferkit_info, model_kwargs=dict(cfg.model.kwargs),
@@ -183,7 +194,8 @@ def make_meta(cfg: TrainConfig, model: torch.nn.Module, dataset, history: list[d
         data_fingerprint=dataset.fingerprint, seed=cfg.seed, temperature=temperature,
         extra={"data_path": str(cfg.data.path), "val_split": cfg.data.val_split,
                "train_on": cfg.data.train_on,
-               "crop_fraction": cfg.augment.crop_fraction if cfg.augment.crops else None},
+               "crop_fraction": cfg.augment.crop_fraction if cfg.augment.crops else None,
+               **(extra or {})},
     )
 
 
@@ -196,17 +208,49 @@ def write_run_files(run_dir: Path, cfg: TrainConfig) -> None:
 
 
 def train(cfg: TrainConfig, *, resume: bool = False, progress: bool | None = None,
-          log_fn=None) -> TrainResult:
-    """Train ``cfg.model`` on ``cfg.data``; everything lands in the run directory."""
-    from ferkit.train.datamodule import FerDataModule, class_weights, prepare_splits
-    from ferkit.train.module import FerModule
+          log_fn=None, warn_fn=None) -> TrainResult | CrossValResult:
+    """Train ``cfg.model`` on ``cfg.data``; everything lands in the run directory.
 
+    With ``data.folds=K`` (K >= 2) this runs a K-fold cross-validation instead (one run per fold
+    in ``RUN_DIR/fold<i>``) and returns a ``CrossValResult`` with the mean ± std.
+    ``log_fn`` gets progress notes, ``warn_fn`` (default ``log_fn``) the loud ones.
+    """
+    if cfg.data.folds:
+        if resume:
+            raise ConfigError("--resume does not apply to a k-fold run (data.folds); resume one "
+                              "fold with --resume --output RUN_DIR/fold<i>")
+        return cross_validate(cfg, progress=progress, log_fn=log_fn, warn_fn=warn_fn)
     t_start = time.perf_counter()
     cfg.validate_names()
     run_dir = prepare_run_dir(cfg, resume)
     cfg.output = str(run_dir)
     rng = seed_everything(cfg.seed)
-    dataset = _load_data(cfg)
+    val = _with_validation(cfg, _load_data(cfg), log_fn, warn_fn)
+    extra = {"val_holdout": val.holdout} if val.holdout else {}
+    return _fit(cfg, run_dir, val.dataset, rng, t_start, resume=resume, progress=progress,
+                log_fn=log_fn, extra=extra)
+
+
+def _with_validation(cfg: TrainConfig, dataset, log_fn=None, warn_fn=None):
+    """The dataset with a validation split (held out if the data has none), notes said."""
+    from ferkit.data.splits import resolve_validation
+
+    val = resolve_validation(dataset, cfg.data.val_split, cfg.data.val_fraction, cfg.seed,
+                             cfg.data.train_on)
+    if val.note and log_fn and not is_child_rank():
+        log_fn(val.note)
+    if val.warning and not is_child_rank():
+        (warn_fn or log_fn or log.warning)(val.warning)
+    return val
+
+
+def _fit(cfg: TrainConfig, run_dir: Path, dataset, rng: np.random.Generator, t_start: float, *,
+         resume: bool = False, progress: bool | None = None, log_fn=None,
+         extra: dict[str, Any] | None = None) -> TrainResult:
+    """One training run on a loaded dataset whose splits are final."""
+    from ferkit.train.datamodule import FerDataModule, class_weights, prepare_splits
+    from ferkit.train.module import FerModule
+
     model, frozen, temperature = build_model(cfg, tuple(dataset.classes))
     info = model.ferkit_info
     from ferkit.ensemble.tta import crop_size_for
@@ -224,7 +268,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool | None = Non
 
     def save_fn(path: Path, history: list[dict[str, Any]]) -> None:
         save_checkpoint(path, module.model.state_dict(),
-                        make_meta(cfg, module.model, dataset, history, temperature))
+                        make_meta(cfg, module.model, dataset, history, temperature, extra))
 
     recorder = RunRecorder(run_dir, save_fn, log_fn)
     has_val = check_validation(cfg, splits, log_fn)
@@ -236,6 +280,84 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool | None = Non
     if not trainer.is_global_zero:
         return _result(run_dir, recorder, temperature, t_start)
     return finish_run(cfg, run_dir, dataset, splits, recorder, t_start, log_fn)
+
+
+@dataclass
+class CrossValResult:
+    """A k-fold cross-validation: one ``TrainResult`` per fold and the mean ± std over folds."""
+
+    run_dir: Path
+    folds: list[TrainResult]
+    val_acc_mean: float | None
+    val_acc_std: float | None
+    accuracy_mean: float | None  # final evaluation (calibrated) on each fold's held-out part
+    accuracy_std: float | None
+    macro_f1_mean: float | None
+    macro_f1_std: float | None
+    wall_time_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        from ferkit.io import to_jsonable
+
+        return to_jsonable(dataclasses.asdict(self))
+
+    def summary(self) -> str:
+        def pm(mean, std):
+            return "-" if mean is None else f"{mean:.4f} ± {std:.4f}"
+
+        return (f"{len(self.folds)}-fold cross-validation: best val_acc "
+                f"{pm(self.val_acc_mean, self.val_acc_std)}, accuracy "
+                f"{pm(self.accuracy_mean, self.accuracy_std)}, macro-F1 "
+                f"{pm(self.macro_f1_mean, self.macro_f1_std)} (mean ± std over folds) → "
+                f"{self.run_dir / 'cv.json'}")
+
+
+def _mean_std(values: list[float | None]) -> tuple[float | None, float | None]:
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return None, None
+    return float(np.mean(vals)), float(np.std(vals))
+
+
+def cross_validate(cfg: TrainConfig, *, progress: bool | None = None, log_fn=None,
+                   warn_fn=None) -> CrossValResult:
+    """K stratified folds (by subject where the format knows them) of train (+ val)."""
+    import copy
+    import json
+
+    from ferkit.data.splits import fold_datasets
+
+    t_start = time.perf_counter()
+    cfg.validate_names()
+    run_dir = prepare_run_dir(cfg, False)
+    cfg.output = str(run_dir)
+    write_run_files(run_dir, cfg)
+    seed_everything(cfg.seed)
+    dataset = _load_data(cfg)
+    results, evals = [], []
+    for i, ds, fold in fold_datasets(dataset, cfg.data.folds, cfg.seed, cfg.data.val_split):
+        fcfg = copy.deepcopy(cfg)
+        fcfg.data.folds = 0
+        fcfg.output = str(run_dir / f"fold{i}")
+        fold_dir = prepare_run_dir(fcfg, False)
+        if log_fn:
+            by = ", by subject" if fold["by_subject"] else ""
+            log_fn(f"fold {i + 1}/{cfg.data.folds}: {fold['n_train']} train, {fold['n_val']} "
+                   f"val images (stratified{by}) → {fold_dir}")
+        rng = seed_everything(cfg.seed)
+        result = _fit(fcfg, fold_dir, ds, rng, time.perf_counter(), progress=progress,
+                      log_fn=log_fn, extra={"fold": fold})
+        results.append(result)
+        report = (json.loads(result.eval_report.read_text())
+                  if result.eval_report and result.eval_report.is_file() else {})
+        evals.append(report)
+    va = _mean_std([r.best_val_acc for r in results])
+    acc = _mean_std([e.get("accuracy") for e in evals])
+    f1 = _mean_std([e.get("macro_f1") for e in evals])
+    cv = CrossValResult(run_dir, results, *va, *acc, *f1,
+                        wall_time_s=round(time.perf_counter() - t_start, 2))
+    atomic_write_json(run_dir / "cv.json", cv.to_dict())
+    return cv
 
 
 @contextlib.contextmanager
