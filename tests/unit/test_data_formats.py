@@ -32,7 +32,7 @@ def load(path, **kw):
 
 def test_registry_has_all_formats():
     assert set(DATASETS.names()) == {"fer2013_csv", "fer2013_folder", "image_folder", "rafdb",
-                                     "ckplus", "jaffe"}
+                                     "ckplus", "jaffe", "ferplus", "ferplus_probs"}
 
 
 def test_fer2013_folder_splits(tmp_path):

@@ -91,4 +91,9 @@ def _print_table(reports) -> None:
                       f"{row['accuracy']:.4f}", f"{row['macro_f1']:.4f}",
                       f"{row['balanced_accuracy']:.4f}", str(row["dropped"]),
                       str(row["faces_not_found"]))
-    out_console.print(table)
+    # rich assumes 80 columns when piped; the table is unreadable folded that narrow
+    from rich.console import Console
+
+    console = out_console if out_console.is_terminal else Console(file=out_console.file,
+                                                                  width=150)
+    console.print(table)
