@@ -61,7 +61,9 @@ def test_detect_mode_scores_like_the_pipeline(tiny_checkpoint, tmp_path, blob_de
     for cls, flags in faces.items():
         for i, f in enumerate(flags):
             _photo(root / cls / f"{i}.png", bool(f), rng)
-    rep = evaluate(tiny_checkpoint, root, detect=blob_detector, progress=False)
+    rep = evaluate(tiny_checkpoint, root, detect=blob_detector, progress=False,
+                   output=tmp_path / "ev")
+    assert (tmp_path / "ev" / "confusion_matrix.png").is_file()
     assert rep.detector == blob_detector and rep.faces_not_found == {"happy": 1, "sad": 2}
     pipe = Pipeline(tiny_checkpoint, detector=blob_detector)
     correct = 0

@@ -50,6 +50,8 @@ def register(app: typer.Typer) -> None:
             return
         for report in reports:
             _print_report(report)
+            if split is None and report.split == "train":
+                info(f"{report.data} has no val or test split: evaluated on its train split")
         if len(reports) > 1:
             _print_table(reports)
         if output is not None:

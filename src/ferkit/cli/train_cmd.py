@@ -27,7 +27,8 @@ def register(app: typer.Typer) -> None:
         """Train a model (Lightning; CPU, GPU or DDP) and write a run directory."""
         from ferkit.recipes import DEFAULT_RECIPE
         from ferkit.train import load_train_config, train
-        from ferkit.train.runner import CrossValResult, is_child_rank, load_resume_config
+        from ferkit.train.crossval import CrossValResult
+        from ferkit.train.runner import is_child_rank, load_resume_config
 
         overrides = list(overrides or [])
         if resume:

@@ -151,23 +151,16 @@ def evaluate(checkpoint: str | os.PathLike[str], data: Any, split: str | None = 
     bar, advance = _progress_fn(len(y), progress)
     try:
         if detect:
-            from ferkit.eval.crossdata import detect_probabilities
-
-            paths = [p for p, k in zip(arrays.paths, match.keep, strict=True) if k]
-            det = detect_probabilities(checkpoint, paths, detect, flip=tta == "flip",
-                                       progress=advance)
+            report, logits, y_plot = _detect_scores(checkpoint, arrays.paths, match, detect, tta,
+                                                    tuple(info.labels), advance)
         else:
             cf = crop_fraction or meta.extra.get("crop_fraction") or DEFAULT_CROP_FRACTION
             logits = predict_logits(model, images, info, tta, batch_size=batch_size,
                                     device=device, crop_fraction=cf, progress=advance)
+            report, y_plot = build_report(logits, y, info.labels, meta.temperature), y
     finally:
         if bar is not None:
             bar.stop()
-    if detect:
-        report = build_detect_report(det.probs, det.found, y, info.labels)
-        report.detector = detect
-    else:
-        report = build_report(logits, y, info.labels, meta.temperature)
     report = dataclasses.replace(
         report, checkpoint=str(checkpoint), model=meta.model, data=str(dataset.root),
         split=split, tta=tta, data_fingerprint=dataset.fingerprint, source=source,
@@ -175,15 +168,24 @@ def evaluate(checkpoint: str | os.PathLike[str], data: Any, split: str | None = 
         label_map={k: v for k, v in match.mapping.items() if k != v},
         checkpoint_fingerprint=_file_digest(Path(checkpoint)))
     if output is not None:
-        if detect:
-            logits = np.log(np.clip(det.probs[det.found], 1e-12, None))
-            report = write_report(report, logits, y[det.found], Path(output))
-        else:
-            report = write_report(report, logits, y, Path(output))
+        report = write_report(report, logits, y_plot, Path(output))
         if tsne:
             report.files["tsne"] = str(write_tsne(model, images, y, info, Path(output), device))
             atomic_write_json(Path(output) / "report.json", report.to_dict())
     return report
+
+
+def _detect_scores(checkpoint: Path, paths: list[str], match, detector: str, tta: str,
+                   labels: tuple[str, ...], progress) -> tuple[EvalReport, np.ndarray, np.ndarray]:
+    """(report, log-probabilities and labels of the found faces, for plots) through the face
+    pipeline; the probabilities are already calibrated, so their log acts as T=1 logits."""
+    from ferkit.eval.crossdata import detect_probabilities
+
+    kept = [p for p, k in zip(paths, match.keep, strict=True) if k]
+    det = detect_probabilities(checkpoint, kept, detector, flip=tta == "flip", progress=progress)
+    report = build_detect_report(det.probs, det.found, match.y, labels)
+    report.detector = detector
+    return report, np.log(np.clip(det.probs[det.found], 1e-12, None)), match.y[det.found]
 
 
 def evaluate_many(checkpoint: str | os.PathLike[str], datasets: list[Any], *,

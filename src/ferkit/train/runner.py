@@ -15,7 +15,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -27,6 +27,9 @@ from ferkit.io import atomic_write_json, atomic_write_text
 from ferkit.seed import seed_everything
 from ferkit.train.callbacks import RESUME_FILE, ResumeState, RunRecorder
 from ferkit.train.config import TrainConfig
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ferkit.train.crossval import CrossValResult
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +102,7 @@ def load_resume_config(run_dir: str | Path, overrides: list[str] | tuple[str, ..
     return cfg
 
 
-def _load_data(cfg: TrainConfig):
+def load_train_data(cfg: TrainConfig):
     from ferkit.data import load_dataset
 
     if not cfg.data.path:
@@ -219,15 +222,17 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool | None = Non
         if resume:
             raise ConfigError("--resume does not apply to a k-fold run (data.folds); resume one "
                               "fold with --resume --output RUN_DIR/fold<i>")
+        from ferkit.train.crossval import cross_validate
+
         return cross_validate(cfg, progress=progress, log_fn=log_fn, warn_fn=warn_fn)
     t_start = time.perf_counter()
     cfg.validate_names()
     run_dir = prepare_run_dir(cfg, resume)
     cfg.output = str(run_dir)
     rng = seed_everything(cfg.seed)
-    val = _with_validation(cfg, _load_data(cfg), log_fn, warn_fn)
+    val = _with_validation(cfg, load_train_data(cfg), log_fn, warn_fn)
     extra = {"val_holdout": val.holdout} if val.holdout else {}
-    return _fit(cfg, run_dir, val.dataset, rng, t_start, resume=resume, progress=progress,
+    return fit_run(cfg, run_dir, val.dataset, rng, t_start, resume=resume, progress=progress,
                 log_fn=log_fn, extra=extra)
 
 
@@ -244,9 +249,9 @@ def _with_validation(cfg: TrainConfig, dataset, log_fn=None, warn_fn=None):
     return val
 
 
-def _fit(cfg: TrainConfig, run_dir: Path, dataset, rng: np.random.Generator, t_start: float, *,
-         resume: bool = False, progress: bool | None = None, log_fn=None,
-         extra: dict[str, Any] | None = None) -> TrainResult:
+def fit_run(cfg: TrainConfig, run_dir: Path, dataset, rng: np.random.Generator,
+            t_start: float, *, resume: bool = False, progress: bool | None = None, log_fn=None,
+            extra: dict[str, Any] | None = None) -> TrainResult:
     """One training run on a loaded dataset whose splits are final."""
     from ferkit.train.datamodule import FerDataModule, class_weights, prepare_splits
     from ferkit.train.module import FerModule
@@ -280,84 +285,6 @@ def _fit(cfg: TrainConfig, run_dir: Path, dataset, rng: np.random.Generator, t_s
     if not trainer.is_global_zero:
         return _result(run_dir, recorder, temperature, t_start)
     return finish_run(cfg, run_dir, dataset, splits, recorder, t_start, log_fn)
-
-
-@dataclass
-class CrossValResult:
-    """A k-fold cross-validation: one ``TrainResult`` per fold and the mean ± std over folds."""
-
-    run_dir: Path
-    folds: list[TrainResult]
-    val_acc_mean: float | None
-    val_acc_std: float | None
-    accuracy_mean: float | None  # final evaluation (calibrated) on each fold's held-out part
-    accuracy_std: float | None
-    macro_f1_mean: float | None
-    macro_f1_std: float | None
-    wall_time_s: float
-
-    def to_dict(self) -> dict[str, Any]:
-        from ferkit.io import to_jsonable
-
-        return to_jsonable(dataclasses.asdict(self))
-
-    def summary(self) -> str:
-        def pm(mean, std):
-            return "-" if mean is None else f"{mean:.4f} ± {std:.4f}"
-
-        return (f"{len(self.folds)}-fold cross-validation: best val_acc "
-                f"{pm(self.val_acc_mean, self.val_acc_std)}, accuracy "
-                f"{pm(self.accuracy_mean, self.accuracy_std)}, macro-F1 "
-                f"{pm(self.macro_f1_mean, self.macro_f1_std)} (mean ± std over folds) → "
-                f"{self.run_dir / 'cv.json'}")
-
-
-def _mean_std(values: list[float | None]) -> tuple[float | None, float | None]:
-    vals = [v for v in values if v is not None]
-    if not vals:
-        return None, None
-    return float(np.mean(vals)), float(np.std(vals))
-
-
-def cross_validate(cfg: TrainConfig, *, progress: bool | None = None, log_fn=None,
-                   warn_fn=None) -> CrossValResult:
-    """K stratified folds (by subject where the format knows them) of train (+ val)."""
-    import copy
-    import json
-
-    from ferkit.data.splits import fold_datasets
-
-    t_start = time.perf_counter()
-    cfg.validate_names()
-    run_dir = prepare_run_dir(cfg, False)
-    cfg.output = str(run_dir)
-    write_run_files(run_dir, cfg)
-    seed_everything(cfg.seed)
-    dataset = _load_data(cfg)
-    results, evals = [], []
-    for i, ds, fold in fold_datasets(dataset, cfg.data.folds, cfg.seed, cfg.data.val_split):
-        fcfg = copy.deepcopy(cfg)
-        fcfg.data.folds = 0
-        fcfg.output = str(run_dir / f"fold{i}")
-        fold_dir = prepare_run_dir(fcfg, False)
-        if log_fn:
-            by = ", by subject" if fold["by_subject"] else ""
-            log_fn(f"fold {i + 1}/{cfg.data.folds}: {fold['n_train']} train, {fold['n_val']} "
-                   f"val images (stratified{by}) → {fold_dir}")
-        rng = seed_everything(cfg.seed)
-        result = _fit(fcfg, fold_dir, ds, rng, time.perf_counter(), progress=progress,
-                      log_fn=log_fn, extra={"fold": fold})
-        results.append(result)
-        report = (json.loads(result.eval_report.read_text())
-                  if result.eval_report and result.eval_report.is_file() else {})
-        evals.append(report)
-    va = _mean_std([r.best_val_acc for r in results])
-    acc = _mean_std([e.get("accuracy") for e in evals])
-    f1 = _mean_std([e.get("macro_f1") for e in evals])
-    cv = CrossValResult(run_dir, results, *va, *acc, *f1,
-                        wall_time_s=round(time.perf_counter() - t_start, 2))
-    atomic_write_json(run_dir / "cv.json", cv.to_dict())
-    return cv
 
 
 @contextlib.contextmanager
