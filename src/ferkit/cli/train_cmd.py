@@ -38,7 +38,8 @@ def register(app: typer.Typer) -> None:
                 raise ConfigError("--resume needs --output RUN_DIR (the run to continue)")
             cfg = load_resume_config(output, overrides)
         else:
-            if config is None and model is None:
+            names_model = any(o.split("=", 1)[0].strip() == "model.name" for o in overrides)
+            if config is None and model is None and not names_model:
                 config = DEFAULT_RECIPE
                 if not is_child_rank():
                     info(f"no --model/--config: fine-tuning the bundled default model (recipe "

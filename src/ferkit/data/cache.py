@@ -28,7 +28,7 @@ import numpy as np
 from ferkit.data.base import SplitArrays
 from ferkit.data.source import Decoded
 
-CACHE_VERSION = 2  # 2: entries store the content fingerprint
+CACHE_VERSION = 3  # 2: entries store the content fingerprint; 3: classes = labels present, soft
 
 
 def fingerprint(root: Path, files: list[str]) -> str:
