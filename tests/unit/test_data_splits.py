@@ -55,6 +55,9 @@ def test_subjects_from_ckplus_and_jaffe_names(tmp_path):
     jaffe = load_dataset(make_jaffe(tmp_path / "j", n_per_class=2), progress=False)
     assert set(subjects(jaffe, jaffe.split("train"))) <= {"KA", "KL", "KM", "KR", "MK", "NA",
                                                            "NM", "TM", "UY", "YM"}
+    for _, fold, info in fold_datasets(jaffe, 3, seed=0):  # 14 images of 10 posers
+        tr, va = (set(subjects(jaffe, fold.split(s))) for s in ("train", "val"))
+        assert info["by_subject"] and tr and va and not tr & va
     flat = load_dataset(make_folder_dataset(tmp_path / "f", classes=["a", "b"], n_per_class=3,
                                             flat=True, splits=("train",)), progress=False)
     assert subjects(flat, flat.split("train")) is None
