@@ -107,12 +107,16 @@ def _group_folds(labels: np.ndarray, groups: np.ndarray, k: int,
                  seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     import warnings
 
-    from sklearn.model_selection import StratifiedGroupKFold
+    from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 
+    x = np.zeros(len(labels))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        sgkf = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
-        return [(tr, va) for tr, va in sgkf.split(np.zeros(len(labels)), labels, groups)]
+        try:
+            sgkf = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+            return [(tr, va) for tr, va in sgkf.split(x, labels, groups)]
+        except ValueError:  # every class rarer than k: group folds without stratification
+            return [(tr, va) for tr, va in GroupKFold(n_splits=k).split(x, labels, groups)]
 
 
 @dataclass
