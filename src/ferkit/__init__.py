@@ -20,6 +20,7 @@ _LAZY = {
     "load_model": "ferkit.checkpoint",
     "EMOTIONS": "ferkit.types",
     "Pipeline": "ferkit.inference.pipeline",
+    "results_to_frame": "ferkit.frames",
 }
 
 

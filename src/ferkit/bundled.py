@@ -46,6 +46,22 @@ for _m in (
     BUNDLED.add(_m.name, _m)
 
 
+def bundled_summary(name: str) -> dict:
+    """What ``ferkit models`` shows for a bundled model: from its JSON twin (no torch import)."""
+    import json
+
+    m = BUNDLED.get(name)
+    meta_path = WEIGHTS_DIR / Path(m.checkpoint).with_suffix(".json").name
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        meta = {}
+    info = meta.get("info") or {}
+    return {"name": m.name, "model": meta.get("model", ""), "description": m.description,
+            "input_size": info.get("input_size"), "in_chans": info.get("in_chans"),
+            "labels": info.get("labels", []), "checkpoint": m.checkpoint, "onnx": m.onnx}
+
+
 def is_bundled_name(model: object) -> bool:
     """True for ``None`` or a registered name that is not also an existing file path."""
     return model is None or (str(model) in BUNDLED and not Path(str(model)).exists())

@@ -174,6 +174,12 @@ class ImageResult:
 
         return json.dumps(self.to_dict(), **kw)
 
+    def to_pandas(self) -> Any:
+        """One DataFrame row per face (pandas extra; see ``ferkit.results_to_frame``)."""
+        from ferkit.frames import results_to_frame
+
+        return results_to_frame([self])
+
 
 @dataclass(frozen=True)
 class TrackSummary:
@@ -224,6 +230,13 @@ class VideoResult:
         d["fps"] = _r(self.fps, 3)
         d["tracks"] = [t.to_dict() for t in self.tracks]
         return {"schema_version": RESULT_SCHEMA_VERSION, "kind": "video", **d}
+
+    def to_pandas(self) -> Any:
+        """One DataFrame row per tracked face (per-frame rows: ``results_to_frame`` over
+        ``Pipeline.iter_video``); needs the pandas extra."""
+        from ferkit.frames import tracks_frame
+
+        return tracks_frame(self)
 
     def to_json(self, **kw: Any) -> str:
         import json

@@ -32,7 +32,7 @@ def load(path, **kw):
 
 def test_registry_has_all_formats():
     assert set(DATASETS.names()) == {"fer2013_csv", "fer2013_folder", "image_folder", "rafdb",
-                                     "ckplus", "jaffe"}
+                                     "ckplus", "jaffe", "ferplus", "ferplus_probs"}
 
 
 def test_fer2013_folder_splits(tmp_path):
@@ -73,19 +73,26 @@ def test_image_folder_synonyms_single_split(tmp_path):
     assert list(ds.splits) == ["train"] and counts(ds, "train") == COUNTS
 
 
-def test_image_folder_contempt_gives_eight_classes(tmp_path):
+def test_image_folder_classes_are_the_emotions_present_in_canonical_order(tmp_path):
     root = make_folder_dataset(tmp_path / "c", classes=["happy", "Contemptuous"],
                                n_per_class=[2, 3], flat=True, splits=("train",))
     ds = load(root)
-    assert ds.classes == EMOTIONS_8 and counts(ds, "train") == [0, 0, 0, 2, 0, 0, 0, 3]
+    assert ds.classes == ("happy", "contempt") and counts(ds, "train") == [2, 3]
+    four = make_folder_dataset(tmp_path / "4", classes=["neutral", "Sadness", "happy", "surprise"],
+                               n_per_class=1, splits=("train", "val"))
+    assert load(four).classes == ("happy", "sad", "surprise", "neutral")
 
 
-def test_image_folder_unknown_class_folder_is_skipped(tmp_path):
-    root = make_folder_dataset(tmp_path / "x", classes=["happy", "sad", "bored"], n_per_class=2,
-                               flat=True, splits=("train",))
+def test_image_folder_any_folder_name_is_a_class(tmp_path):
+    root = make_folder_dataset(tmp_path / "x", classes=["pain", "happy"], n_per_class=[3, 2],
+                               splits=("train", "val"))
+    assert detect_format(root) == "image_folder"
     ds = load(root)
-    assert len(ds.split("train")) == 4
-    assert any(f.endswith("bored") and "not an emotion" in r for f, r in ds.skipped)
+    assert ds.classes == ("happy", "pain") and counts(ds, "train") == [2, 3]
+    assert not ds.skipped
+    odd = make_folder_dataset(tmp_path / "y", classes=["bored", "Excited"], n_per_class=1,
+                              flat=True, splits=("train",))
+    assert load(odd).classes == ("Excited", "bored")
 
 
 def test_fer2013_csv(tmp_path):
@@ -137,9 +144,10 @@ def test_rafdb_bad_label_line(tmp_path):
 
 def test_ckplus(tmp_path):
     ds = load(make_ckplus(tmp_path / "ck", n_per_class=COUNTS))
-    assert ds.format == "ckplus" and ds.classes == EMOTIONS_8 and list(ds.splits) == ["train"]
-    # CK+48 order: anger, disgust, fear, happy, sadness, surprise, contempt (no neutral)
-    assert counts(ds, "train") == [1, 2, 3, 4, 5, 6, 0, 7]
+    assert ds.format == "ckplus" and list(ds.splits) == ["train"]
+    # CK+48 has no neutral: its classes are the other seven, in canonical order
+    assert ds.classes == tuple(c for c in EMOTIONS_8 if c != "neutral")
+    assert counts(ds, "train") == [1, 2, 3, 4, 5, 6, 7]
 
 
 def test_jaffe(tmp_path):

@@ -8,13 +8,15 @@ import pytest
 
 from ferkit.errors import ConfigError, UnknownNameError
 from ferkit.models import MODELS
+from ferkit.recipes import NOT_RECIPES, list_recipes
 from ferkit.train import TrainConfig, load_train_config
 from ferkit.train.optim import OPTIMIZERS, SCHEDULERS
 
-# every shipped recipe and every configs/experiments/ record must stay loadable
+# every shipped recipe and every configs/experiments/ record must stay loadable (configs/search/
+# holds search spaces, not training recipes)
 _ROOT = Path(__file__).resolve().parents[2] / "configs"
-#: training recipes (configs/search/ holds search spaces, tested in test_search_space.py)
-CONFIGS = sorted(p for p in _ROOT.rglob("*.yaml") if "search" not in p.relative_to(_ROOT).parts)
+CONFIGS = sorted(p for p in _ROOT.rglob("*.yaml")
+                 if p.relative_to(_ROOT).parts[0] not in NOT_RECIPES)
 
 
 def test_defaults_are_valid():
@@ -51,6 +53,10 @@ def test_unknown_names_are_rejected_with_suggestions():
 def test_crop_modes_are_exclusive():
     with pytest.raises(ConfigError, match="exclusive"):
         load_train_config(None, ["augment.tencrop=true", "augment.random_crop=true"])
+
+
+def test_every_recipe_file_is_listed_by_ferkit_configs():
+    assert {p.resolve() for p in CONFIGS} == {r.path.resolve() for r in list_recipes()}
 
 
 def test_there_are_recipes():

@@ -14,10 +14,12 @@ def register(app: typer.Typer) -> None:
 
     @app.command("ensemble")
     def ensemble_cmd(
-        models: list[Path] = typer.Option(..., "--model", "-m",
-                                          help="A member .safetensors checkpoint (repeat, ≥ 2)."),
+        models: list[str] = typer.Option(..., "--model", "-m",
+                                         help="A member .safetensors checkpoint or bundled model "
+                                         "name (default, fast); repeat, ≥ 2."),
         data: str = typer.Option(..., "--data", "-d", help="Dataset path (any format)."),
-        split: str = typer.Option("val", "--split", "-s", help="Labelled split to evaluate on."),
+        split: str = typer.Option(None, "--split", "-s", help="Labelled split to evaluate on "
+                                  "(default: val, else test, else train)."),
         method: str = typer.Option("all", "--method",
                                    help="all | mean | vote | accuracy | expo | class."),
         tta: str = typer.Option("none", "--tta", help="Members' TTA: none|flip|tencrop."),
@@ -38,13 +40,14 @@ def register(app: typer.Typer) -> None:
             emit_json(report.to_dict())
             return
         for m in report.members:
-            out_console.print(f"member {m.model} ({m.checkpoint}): accuracy {m.accuracy:.4f}",
+            out_console.print(f"member {m.model} ({m.name}): accuracy {m.accuracy:.4f}",
                               highlight=False, soft_wrap=True, markup=False)
         for r in report.methods:
             how = f"cross-fitted on {report.n_folds} folds" if r.cross_fitted else "no fitting"
             out_console.print(f"method {r.method}: accuracy {r.accuracy:.4f} ({how})",
                               highlight=False, soft_wrap=True, markup=False)
-        out_console.print(f"best: {report.best_method} [{report.split}, n={report.num_samples}]",
+        out_console.print(f"best: {report.best_method} [{report.split}, n={report.num_samples}, "
+                          f"labels: {', '.join(report.labels)}]",
                           highlight=False, markup=False)
         if output is not None:
             info(f"ensemble.json and confusion matrix written to {output}")

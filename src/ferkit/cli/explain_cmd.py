@@ -10,7 +10,8 @@ import typer
 def explain(
     images: list[Path] = typer.Argument(..., help="Image files."),
     model: str | None = typer.Option(None, "--model", "-m",
-                                     help="Checkpoint (.safetensors); default: bundled model."),
+                                     help="Checkpoint (.safetensors) or bundled model name "
+                                     "(default, fast); default: the bundled default model."),
     output: Path = typer.Option(Path("explain"), "--output", "-o", help="Folder for the PNGs."),
     method: str = typer.Option("gradcam", "--method", help="gradcam or saliency."),
     target: str = typer.Option("predicted", "--target",
@@ -33,7 +34,7 @@ def explain(
     for missing in sorted({str(p) for p in images} - {r.image for r in results}):
         warn(f"no face found in {missing}; nothing written (try --no-face-mode whole-image)")
     if as_json:
-        emit_json({"output": str(output), "faces": results})
+        emit_json({"model": model or "default", "output": str(output), "faces": results})
         return
     for r in results:
         out_console.print(f"{r.image} face {r.face}: {r.label} ({r.confidence:.0%}), "

@@ -8,10 +8,12 @@ import typer
 
 
 def export(
-    checkpoint: Path = typer.Argument(..., help="ferkit .safetensors checkpoint."),
+    checkpoint: Path = typer.Argument(..., help="ferkit .safetensors checkpoint or a bundled "
+                                      "model name (default, fast)."),
     format: str = typer.Option("onnx", "--format", "-f", help="Export format (registered name)."),
     output: Path | None = typer.Option(None, "--output", "-o",
-                                       help="Output file (default: checkpoint path, new suffix)."),
+                                       help="Output file (default: checkpoint path, new suffix; "
+                                       "./NAME.onnx for a bundled model)."),
     opset: int | None = typer.Option(None, "--opset", help="ONNX opset (default 17)."),
     no_check: bool = typer.Option(False, "--no-check",
                                   help="Skip the torch-vs-runtime parity check."),

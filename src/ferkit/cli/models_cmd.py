@@ -26,12 +26,29 @@ def models(
         hint = f"did you mean {', '.join(close)}? " if close else ""
         raise UnknownNameError(f"no model name matches {pattern!r}; {hint}"
                                f"run 'ferkit models' to list all {len(MODELS)} models")
+    from ferkit.bundled import BUNDLED, bundled_summary
+
     with err_console.status(f"counting parameters and MACs of {len(names)} models"):
         rows = [summarize(n) for n in names]
+    bundled = [bundled_summary(n) for n in BUNDLED.names()]
     if as_json:
-        emit_json({"models": [dataclasses.asdict(r) for r in rows]})
+        emit_json({"models": [dataclasses.asdict(r) for r in rows], "bundled": bundled})
         return
     _print_table(rows)
+    _print_bundled(bundled)
+
+
+def _print_bundled(bundled: list[dict]) -> None:
+    """The shipped, trained models: usable by name wherever a model file is accepted."""
+    from ferkit.cli._common import out_console
+
+    out_console.print("bundled trained models (use the name wherever a model file is accepted: "
+                      "predict, evaluate, export, ensemble, explain, model.init_from, "
+                      "distill.teachers):", highlight=False, markup=False, soft_wrap=True)
+    for b in bundled:
+        out_console.print(f"  {b['name']:<8} {b['model']} {b['in_chans']}×{b['input_size']}², "
+                          f"{len(b['labels'])} classes; {b['description']}", highlight=False,
+                          markup=False, soft_wrap=True)
 
 
 def _print_table(rows) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ferkit.cli._common import emit_json, info
+from ferkit.cli._common import emit_json, info, warn
 
 
 def register(app: typer.Typer) -> None:
@@ -17,13 +17,17 @@ def register(app: typer.Typer) -> None:
         overrides: list[str] = typer.Argument(None, help="Config overrides: key=value ..."),
         model: str = typer.Option(None, "--model", "-m", help="Registered model name."),
         data: str = typer.Option(None, "--data", "-d", help="Dataset path (any format)."),
-        config: Path = typer.Option(None, "--config", "-c", help="Recipe YAML (configs/)."),
+        config: str = typer.Option(None, "--config", "-c", help="Recipe: a YAML file or a "
+                                   "packaged recipe name ('ferkit configs' lists them). "
+                                   "Default without --model: fine-tune the bundled model."),
         output: Path = typer.Option(None, "--output", "-o", help="Run directory."),
         resume: bool = typer.Option(False, "--resume", help="Continue the run in --output."),
         json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         """Train a model (Lightning; CPU, GPU or DDP) and write a run directory."""
+        from ferkit.recipes import DEFAULT_RECIPE
         from ferkit.train import load_train_config, train
+        from ferkit.train.crossval import CrossValResult
         from ferkit.train.runner import is_child_rank, load_resume_config
 
         overrides = list(overrides or [])
@@ -34,14 +38,23 @@ def register(app: typer.Typer) -> None:
                 raise ConfigError("--resume needs --output RUN_DIR (the run to continue)")
             cfg = load_resume_config(output, overrides)
         else:
+            names_model = any(o.split("=", 1)[0].strip() == "model.name" for o in overrides)
+            if config is None and model is None and not names_model:
+                config = DEFAULT_RECIPE
+                if not is_child_rank():
+                    info(f"no --model/--config: fine-tuning the bundled default model (recipe "
+                         f"{DEFAULT_RECIPE!r}; see 'ferkit configs')")
             cfg = load_train_config(config, overrides, **{
                 "model.name": model, "data.path": data,
                 "output": str(output) if output else None})
-        result = train(cfg, resume=resume, log_fn=info)
+        result = train(cfg, resume=resume, log_fn=info, warn_fn=warn)
         if is_child_rank():  # DDP worker processes: rank 0 reports
             return
         if json_out:
             emit_json(result.to_dict())
+            return
+        if isinstance(result, CrossValResult):
+            info(result.summary())
             return
         acc = "-" if result.best_val_acc is None else f"{result.best_val_acc:.4f}"
         ips = "-" if result.images_per_s is None else f"{result.images_per_s:.0f}"

@@ -31,8 +31,9 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         raise DataError(f"dataset folder {str(root)!r} is empty")
     found = _preview(root)
     raise DataError(f"cannot tell the dataset format of {str(root)!r} (found: {found}); "
-                    f"expected emotion class folders ({valid_class_names()}), optionally inside "
-                    f"train/val/test folders, or a FER2013 CSV; or pass --format, one of: "
+                    f"expected class folders of images (e.g. {valid_class_names()}, or any "
+                    f"names of your own), optionally inside train/val/test folders, or a FER2013 "
+                    f"CSV; or pass --format, one of: "
                     f"{', '.join(DATASETS.names())}")
 
 

@@ -20,11 +20,14 @@ SPLITS: tuple[str, ...] = ("train", "val", "test")
 @dataclass
 class SplitArrays:
     """One split: ``images`` uint8 (N,H,W) gray or (N,H,W,3) RGB; ``labels`` int64 indices into
-    ``Dataset.classes``; ``paths`` the source of each row (file path or 'file.csv:row')."""
+    ``Dataset.classes``; ``paths`` the source of each row (file path or 'file.csv:row');
+    ``soft`` optional float32 (N, K) label distributions (FER+ annotator votes), which training
+    uses as soft targets while ``labels`` (their arg-max) serve metrics."""
 
     images: np.ndarray
     labels: np.ndarray
     paths: list[str] = field(default_factory=list)
+    soft: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])

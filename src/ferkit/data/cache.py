@@ -28,7 +28,7 @@ import numpy as np
 from ferkit.data.base import SplitArrays
 from ferkit.data.source import Decoded
 
-CACHE_VERSION = 2  # 2: entries store the content fingerprint
+CACHE_VERSION = 3  # 2: entries store the content fingerprint; 3: classes = labels present, soft
 
 
 def fingerprint(root: Path, files: list[str]) -> str:
@@ -49,6 +49,8 @@ def content_fingerprint(decoded: Decoded) -> str:
     for name in sorted(decoded.splits):
         split = decoded.splits[name]
         h.update(np.ascontiguousarray(split.labels, dtype=np.int64).tobytes())
+        if split.soft is not None:
+            h.update(np.ascontiguousarray(split.soft, dtype=np.float32).tobytes())
         h.update(str(split.images.shape).encode())
         h.update(np.ascontiguousarray(split.images).tobytes())
     return h.hexdigest()[:16]
@@ -75,6 +77,8 @@ def save(path: Path, decoded: Decoded) -> None:
         arrays[f"{name}.images"] = split.images
         arrays[f"{name}.labels"] = split.labels
         arrays[f"{name}.paths"] = np.array(split.paths, dtype=str)
+        if split.soft is not None:
+            arrays[f"{name}.soft"] = split.soft
     meta = {"classes": list(decoded.classes), "splits": list(decoded.splits),
             "skipped": [list(s) for s in decoded.skipped], "source_sizes": decoded.source_sizes,
             "content_fingerprint": decoded.fingerprint}
@@ -93,7 +97,8 @@ def load(path: Path) -> Decoded | None:
             content_fp = meta["content_fingerprint"]
             splits = {
                 name: SplitArrays(images=npz[f"{name}.images"], labels=npz[f"{name}.labels"],
-                                  paths=npz[f"{name}.paths"].tolist())
+                                  paths=npz[f"{name}.paths"].tolist(),
+                                  soft=npz[f"{name}.soft"] if f"{name}.soft" in npz else None)
                 for name in meta["splits"]
             }
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):

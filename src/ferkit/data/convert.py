@@ -20,6 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ferkit.data.api import load_dataset
 from ferkit.data.base import Dataset
 from ferkit.data.labels import SPLIT_TO_USAGE
@@ -80,6 +82,7 @@ def write_csv(ds: Dataset, dest: Path, progress: bool = True) -> None:
 
     if any(split.images.ndim != 3 for split in ds.splits.values()):
         raise DataError("a FER2013 CSV holds gray images; load the dataset with color='gray'")
+    lut = _fer2013_indices(ds)
     if dest.is_dir():
         shutil.rmtree(dest)  # only reached with force (checked before loading)
     total = sum(len(s) for s in ds.splits.values())
@@ -89,10 +92,21 @@ def write_csv(ds: Dataset, dest: Path, progress: bool = True) -> None:
         writer.writerow(["emotion", "pixels", "Usage"])
         for name, split in ds.splits.items():
             usage = _usage(name)
-            for label, img in zip(split.labels.tolist(), split.images, strict=True):
+            for label, img in zip(lut[split.labels].tolist(), split.images, strict=True):
                 writer.writerow([label, " ".join([_DIGITS[v] for v in img.ravel().tolist()]),
                                  usage])
             advance(len(split))
+
+
+def _fer2013_indices(ds: Dataset) -> np.ndarray:
+    """Dataset class index → FER2013 emotion index (the CSV's fixed 0-7 code), by name."""
+    from ferkit.data.labels import canonical_index
+
+    other = [c for c in ds.classes if canonical_index(c) is None]
+    if other:
+        raise DataError(f"a FER2013 CSV can only hold the 8 emotion classes; this dataset also "
+                        f"has {', '.join(other)}; convert it --to folder instead")
+    return np.array([canonical_index(c) for c in ds.classes], dtype=np.int64)
 
 
 def _open_text(path: Path, gz: bool) -> io.TextIOBase:

@@ -2,11 +2,16 @@
 
 Datasets disagree on spelling ("anger"/"angry", "Happiness"/"happy") and on split names
 ("validation", "PublicTest"); mapping them here, once, keeps the loaders free of special cases.
+
+A dataset's class list is the set of labels it actually holds (``classes_for``): emotion names
+(and synonyms) come first in ferkit's canonical order, so FER-style datasets stay comparable by
+name, and any other class name (a user's ``pain`` folder) follows in sorted order. A 4-emotion
+folder therefore trains a 4-output model, and a ``pain/happy`` folder a 2-output one.
 """
 
 from __future__ import annotations
 
-from ferkit.types import EMOTIONS, EMOTIONS_8
+from ferkit.types import EMOTIONS_8
 
 #: lower-case folder/label spellings → canonical emotion name
 CLASS_SYNONYMS: dict[str, str] = {
@@ -43,9 +48,30 @@ def canonical_split(name: str) -> str | None:
     return SPLIT_SYNONYMS.get(name.strip().lower())
 
 
-def classes_for(names: set[str]) -> tuple[str, ...]:
-    """The canonical class tuple for a set of canonical names: 8 classes only with contempt."""
-    return EMOTIONS_8 if "contempt" in names else EMOTIONS
+def classes_for(names: set[str] | frozenset[str]) -> tuple[str, ...]:
+    """The class tuple of a dataset holding ``names``: emotions in canonical order, then others.
+
+    >>> classes_for({"pain", "happy"})
+    ('happy', 'pain')
+    >>> classes_for({"neutral", "angry", "contempt"})
+    ('angry', 'neutral', 'contempt')
+    """
+    emotions = tuple(c for c in EMOTIONS_8 if c in names)
+    return emotions + tuple(sorted(n for n in names if n not in EMOTIONS_8))
+
+
+def class_label(folder: str) -> str:
+    """A class folder's label: the canonical emotion for known spellings, else the name itself.
+
+    >>> class_label("Happiness"), class_label("pain ")
+    ('happy', 'pain')
+    """
+    return canonical_class(folder) or folder.strip()
+
+
+def canonical_index(name: str) -> int | None:
+    """The FER2013 index of a canonical emotion (0 angry ... 6 neutral, 7 contempt), else None."""
+    return EMOTIONS_8.index(name) if name in EMOTIONS_8 else None
 
 
 def valid_class_names() -> str:

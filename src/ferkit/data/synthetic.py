@@ -144,6 +144,56 @@ def make_fer2013_csv(path: str | Path, n_per_class: int | Sequence[int] = 4,
     return path
 
 
+#: fer2013new.csv vote columns, in the file's order
+FERPLUS_COLUMNS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear",
+                   "contempt", "unknown", "NF")
+
+
+def make_ferplus(root: str | Path, n_per_class: int | Sequence[int] = 3,
+                 usages: Sequence[str] = ("Training", "PublicTest"), seed: int = 0,
+                 images: bool = False) -> Path:
+    """FER+: ``root/fer2013new.csv`` (10 votes per row) + ``root/fer2013.csv`` (or, with
+    ``images=True``, ``root/FER2013Train/fer0000000.png`` … instead of the CSV).
+
+    Votes: each row's FER2013 emotion gets 7 of 10 votes (the majority), except every 4th row
+    (6 for its emotion, 4 for the next one: still a majority, a mixed distribution) and every
+    5th row (10 "NF" votes: not a face, left out in both label modes). The last row has an
+    empty image name, as FER+ rows for dropped images do.
+    """
+    import cv2
+
+    root = Path(root)
+    fer = make_fer2013_csv(root / "fer2013.csv", n_per_class, usages, seed=seed)
+    with open(fer, newline="") as fh:
+        rows = list(csv.reader(fh))[1:]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["Usage", "Image name", *FERPLUS_COLUMNS])
+    order = [EMOTIONS.index(c) for c in ("neutral", "happy", "surprise", "sad", "angry",
+                                         "disgust", "fear")]
+    for i, (emotion, pixels, usage) in enumerate(rows):
+        votes = [0] * 10
+        k = order.index(int(emotion))
+        if i % 5 == 4:
+            votes[9] = 10
+        elif i % 4 == 3:
+            votes[k], votes[(k + 1) % 7] = 6, 4
+        else:
+            votes[k], votes[(k + 2) % 7] = 7, 3
+        name = "" if i == len(rows) - 1 else f"fer{i:07d}.png"
+        writer.writerow([usage, name, *votes])
+        if images and name:
+            folder = root / {"Training": "FER2013Train", "PublicTest": "FER2013Valid"}.get(
+                usage, "FER2013Test")
+            folder.mkdir(parents=True, exist_ok=True)
+            img = np.array(pixels.split(), dtype=np.uint8).reshape(48, 48)
+            cv2.imwrite(str(folder / name), img)
+    (root / "fer2013new.csv").write_text(out.getvalue())
+    if images:
+        fer.unlink()
+    return root
+
+
 def make_rafdb(root: str | Path, n_per_class: int | Sequence[int] = 4,
                splits: Sequence[str] = ("train", "test"), size: int = 100, seed: int = 0,
                list_in_root: bool = False) -> Path:

@@ -191,6 +191,7 @@ class MemberResult:
     model: str
     input_size: int
     accuracy: float
+    name: str = ""  # as given: a bundled model name (default, fast) or the checkpoint path
 
 
 @dataclass
@@ -237,15 +238,19 @@ def score_methods(probs: np.ndarray, labels: np.ndarray, methods: Sequence[str],
 
 
 def check_member_paths(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
-    """At least two existing checkpoint files, checked before any work."""
+    """At least two existing checkpoint files (bundled names resolved), checked before any
+    work."""
+    from ferkit.bundled import resolve_model
+
     if len(paths) < 2:
         raise ConfigError(f"an ensemble needs at least 2 models (--model A --model B), got "
                           f"{len(paths)}")
-    out = [Path(p) for p in paths]
+    out = [resolve_model(str(p), "torch") for p in paths]
     for p in out:
         if not p.is_file():
             raise CheckpointError(f"model file {str(p)!r} not found; pass a ferkit .safetensors "
-                                  "checkpoint (e.g. runs/<run>/best.safetensors)")
+                                  "checkpoint (e.g. runs/<run>/best.safetensors) or a bundled "
+                                  "model name (default, fast)")
     return out
 
 
@@ -258,15 +263,19 @@ class MemberProbs:
     label_names: tuple[str, ...]
     members: list[MemberResult]
     data: str
+    split: str = "val"
 
 
-def member_probabilities(paths: Sequence[str | os.PathLike[str]], data: str, split: str = "val",
+def member_probabilities(paths: Sequence[str | os.PathLike[str]], data: str,
+                         split: str | None = None,
                          *, tta: str = "none", batch_size: int = 256,
                          data_format: str | None = None,
                          log: Callable[[str], None] | None = None) -> MemberProbs:
-    """Each checkpoint's softmax(logits / T) on ``split``, mapped to one label order by name."""
+    """Each checkpoint's softmax(logits / T) on ``split`` (None: val, else test, else train),
+    mapped to one label order by name."""
     from ferkit.checkpoint import load_model, read_meta
     from ferkit.ensemble.tta import get_tta, predict_logits
+    from ferkit.eval.crossdata import pick_split
     from ferkit.eval.report import data_color, map_labels
     from ferkit.probability import softmax
 
@@ -281,8 +290,9 @@ def member_probabilities(paths: Sequence[str | os.PathLike[str]], data: str, spl
                               "the same label set")
     datasets: dict[str, Any] = {}
     probs, members, y = [], [], None
-    for p, meta in zip(files, metas, strict=True):
+    for given, p, meta in zip(paths, files, metas, strict=True):
         dataset, arrays = _load_split(datasets, data, split, data_color(meta), data_format)
+        split = pick_split(dataset, split)
         where = f"dataset {str(dataset.root)!r} split {split!r}"
         y = map_labels(tuple(dataset.classes), ref, arrays.labels, where)
         model, meta = load_model(p)
@@ -291,21 +301,25 @@ def member_probabilities(paths: Sequence[str | os.PathLike[str]], data: str, spl
         pr = softmax(logits, float(meta.temperature or 1.0))[:, order]
         probs.append(pr)
         acc = float((pr.argmax(axis=1) == y).mean()) if len(y) else float("nan")
-        members.append(MemberResult(str(p), meta.model, int(meta.info.input_size), acc))
+        members.append(MemberResult(str(p), meta.model, int(meta.info.input_size), acc,
+                                    str(given)))
         if log:
-            log(f"predicted {split} with {meta.model} ({p})")
-    return MemberProbs(np.stack(probs), np.asarray(y), ref, members, str(data))
+            log(f"predicted {split} with {given} ({meta.model})")
+    return MemberProbs(np.stack(probs), np.asarray(y), ref, members, str(data), str(split))
 
 
-def _load_split(cache: dict[str, Any], data: str, split: str, color: str, fmt: str | None):
+def _load_split(cache: dict[str, Any], data: str, split: str | None, color: str,
+                fmt: str | None):
     from ferkit.data import load_dataset
+    from ferkit.eval.crossdata import pick_split
 
     if color not in cache:
         cache[color] = load_dataset(data, format=fmt, color=color)
-    return cache[color], cache[color].split(split)
+    return cache[color], cache[color].split(pick_split(cache[color], split))
 
 
-def evaluate_ensemble(models: Sequence[str | os.PathLike[str]], data: str, split: str = "val",
+def evaluate_ensemble(models: Sequence[str | os.PathLike[str]], data: str,
+                      split: str | None = None,
                       method: str | Sequence[str] = "all", *,
                       output: str | os.PathLike[str] | None = None, tta: str = "none",
                       seed: int = 0, n_folds: int = 2, batch_size: int = 256,
@@ -319,7 +333,7 @@ def evaluate_ensemble(models: Sequence[str | os.PathLike[str]], data: str, split
     results = score_methods(mp.probs, mp.labels, methods, label_names=mp.label_names, seed=seed,
                             n_folds=n_folds)
     best = max(results, key=lambda r: r.accuracy)
-    report = EnsembleReport(mp.data, split, int(len(mp.labels)), list(mp.label_names), seed,
+    report = EnsembleReport(mp.data, mp.split, int(len(mp.labels)), list(mp.label_names), seed,
                             n_folds, mp.members, results, best.method)
     if output is not None:
         from ferkit.eval.plots import plot_confusion

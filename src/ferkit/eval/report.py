@@ -1,8 +1,11 @@
 """``evaluate(checkpoint, data, split, tta) -> EvalReport``: metrics, plots and a versioned JSON.
 
-Works on any dataset format ``ferkit.data.load_dataset`` reads, including cross-dataset runs:
-labels are matched by canonical name; model classes missing from the data are listed in
-``absent_classes``; data classes the model does not know raise ``DataError``.
+Works on any dataset format ``ferkit.data.load_dataset`` reads, including cross-dataset runs
+(``ferkit.eval.crossdata``): labels are matched by name (plus ``label_map``); model classes
+missing from the data are listed in ``absent_classes``; data classes the model does not know raise
+``DataError``, or with ``unknown_classes='drop'`` are left out and counted in ``dropped``.
+``detect='haar'`` evaluates through the face pipeline (images without a found face count as
+errors, per class in ``faces_not_found``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import torch
 from ferkit import __version__
 from ferkit.bundled import resolve_model
 from ferkit.checkpoint import load_model
-from ferkit.errors import ConfigError, DataError
+from ferkit.errors import ConfigError
 from ferkit.eval.calibration import nll, reliability_bins, softmax
 from ferkit.eval.metrics import compute_metrics
 from ferkit.io import atomic_write_json, to_jsonable
@@ -48,6 +51,12 @@ class EvalReport:
     per_class: dict[str, dict[str, float]]
     confusion_matrix: list[list[int]]
     absent_classes: list[str] = field(default_factory=list)
+    source: str = ""  # the model as given: a bundled name (default, fast) or a path
+    data_format: str = ""
+    dropped: dict[str, int] = field(default_factory=dict)  # data class → images left out
+    label_map: dict[str, str] = field(default_factory=dict)  # data class → model label
+    detector: str | None = None  # evaluated through face detection with this detector
+    faces_not_found: dict[str, int] = field(default_factory=dict)  # true class → images
     data_fingerprint: str = ""
     checkpoint_fingerprint: str = ""
     files: dict[str, str] = field(default_factory=dict)
@@ -60,15 +69,10 @@ class EvalReport:
 
 def map_labels(data_classes: tuple[str, ...], model_labels: tuple[str, ...], labels: np.ndarray,
                where: str) -> np.ndarray:
-    """Data label indices → model label indices by canonical name (unknown classes: DataError)."""
-    present = np.unique(labels)
-    unknown = [data_classes[i] for i in present if data_classes[i] not in model_labels]
-    if unknown:
-        raise DataError(f"{where} has class(es) {', '.join(map(repr, unknown))} that the model "
-                        f"does not know (model labels: {', '.join(model_labels)}); evaluate "
-                        "on data with the model's classes only")
-    lut = np.array([model_labels.index(c) if c in model_labels else -1 for c in data_classes])
-    return lut[labels]
+    """Data label indices → model label indices by name (unknown classes: DataError)."""
+    from ferkit.eval.crossdata import match_labels
+
+    return match_labels(data_classes, model_labels, labels, where).y
 
 
 def data_color(meta) -> str:
@@ -107,48 +111,95 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def evaluate(checkpoint: str | os.PathLike[str], data: Any, split: str = "val",
+def evaluate(checkpoint: str | os.PathLike[str], data: Any, split: str | None = None,
              tta: str = "none", *, output: str | os.PathLike[str] | None = None,
              tsne: bool = False, batch_size: int = 256, format: str | None = None,
-             device: str = "cpu", progress: bool = True,
-             crop_fraction: float | None = None) -> EvalReport:
+             device: str = "cpu", progress: bool = True, crop_fraction: float | None = None,
+             unknown_classes: str = "error", label_map: dict[str, str] | None = None,
+             detect: str | None = None) -> EvalReport:
     """Evaluate a ferkit checkpoint on ``data`` (a path or a loaded ``Dataset``) split ``split``.
 
+    ``split`` None takes val, else test, else train. ``checkpoint`` may be a bundled model name.
     With ``output``, writes ``report.json``, ``confusion_matrix.{json,png}``, ``per_class.png``,
     ``reliability.png`` (and ``tsne.png`` with ``tsne=True``) there.
     """
     from ferkit.ensemble.tta import DEFAULT_CROP_FRACTION, get_tta, predict_logits
+    from ferkit.eval.crossdata import match_labels, pick_split
 
     get_tta(tta)  # unknown mode → UnknownNameError before any work
+    source = str(checkpoint)
     checkpoint = resolve_model(checkpoint)  # a bundled name → the file predict runs
-    if tsne and Path(checkpoint).suffix == ".onnx":
-        raise ConfigError("--tsne needs the model's features: evaluate the .safetensors "
-                          "checkpoint, not an .onnx file")
+    if tsne and (Path(checkpoint).suffix == ".onnx" or detect):
+        raise ConfigError("--tsne needs the model's features on dataset images: evaluate the "
+                          ".safetensors checkpoint, without --detect")
+    if detect and tta not in ("none", "flip"):
+        raise ConfigError(f"--detect supports --tta none or flip (as predict does), not {tta!r}")
     model, meta = _load_classifier(checkpoint, device)
     info = meta.info
-    dataset, arrays = _load(data, split, data_color(meta), format)
+    dataset = data if hasattr(data, "splits") else None
+    if dataset is None:
+        from ferkit.data import load_dataset
+
+        dataset = load_dataset(data, format=format, color=data_color(meta))
+    split = pick_split(dataset, split)
+    arrays = dataset.split(split)
     where = f"dataset {str(dataset.root)!r} split {split!r}"
-    y = map_labels(tuple(dataset.classes), tuple(info.labels), arrays.labels, where)
-    cf = crop_fraction or meta.extra.get("crop_fraction") or DEFAULT_CROP_FRACTION
+    match = match_labels(tuple(dataset.classes), tuple(info.labels), arrays.labels, where,
+                         unknown_classes, label_map)
+    y = match.y
+    images = arrays.images[match.keep] if not match.keep.all() else arrays.images
     bar, advance = _progress_fn(len(y), progress)
     try:
-        logits = predict_logits(model, arrays.images, info, tta, batch_size=batch_size,
-                                device=device, crop_fraction=cf, progress=advance)
+        if detect:
+            report, logits, y_plot = _detect_scores(checkpoint, arrays.paths, match, detect, tta,
+                                                    tuple(info.labels), advance)
+        else:
+            cf = crop_fraction or meta.extra.get("crop_fraction") or DEFAULT_CROP_FRACTION
+            logits = predict_logits(model, images, info, tta, batch_size=batch_size,
+                                    device=device, crop_fraction=cf, progress=advance)
+            report, y_plot = build_report(logits, y, info.labels, meta.temperature), y
     finally:
         if bar is not None:
             bar.stop()
-    report = build_report(logits, y, info.labels, meta.temperature)
     report = dataclasses.replace(
         report, checkpoint=str(checkpoint), model=meta.model, data=str(dataset.root),
-        split=split, tta=tta, data_fingerprint=dataset.fingerprint,
+        split=split, tta=tta, data_fingerprint=dataset.fingerprint, source=source,
+        data_format=dataset.format, dropped=match.dropped,
+        label_map={k: v for k, v in match.mapping.items() if k != v},
         checkpoint_fingerprint=_file_digest(Path(checkpoint)))
     if output is not None:
-        report = write_report(report, logits, y, Path(output))
+        report = write_report(report, logits, y_plot, Path(output))
         if tsne:
-            report.files["tsne"] = str(write_tsne(model, arrays.images, y, info, Path(output),
-                                                  device))
+            report.files["tsne"] = str(write_tsne(model, images, y, info, Path(output), device))
             atomic_write_json(Path(output) / "report.json", report.to_dict())
     return report
+
+
+def _detect_scores(checkpoint: Path, paths: list[str], match, detector: str, tta: str,
+                   labels: tuple[str, ...], progress) -> tuple[EvalReport, np.ndarray, np.ndarray]:
+    """(report, log-probabilities and labels of the found faces, for plots) through the face
+    pipeline; the probabilities are already calibrated, so their log acts as T=1 logits."""
+    from ferkit.eval.crossdata import detect_probabilities
+
+    kept = [p for p, k in zip(paths, match.keep, strict=True) if k]
+    det = detect_probabilities(checkpoint, kept, detector, flip=tta == "flip", progress=progress)
+    report = build_detect_report(det.probs, det.found, match.y, labels)
+    report.detector = detector
+    return report, np.log(np.clip(det.probs[det.found], 1e-12, None)), match.y[det.found]
+
+
+def evaluate_many(checkpoint: str | os.PathLike[str], datasets: list[Any], *,
+                  output: str | os.PathLike[str] | None = None, **kwargs: Any
+                  ) -> list[EvalReport]:
+    """``evaluate`` on several datasets (cross-dataset evaluation); with ``output``, each
+    report goes to ``output/<i>-<dataset name>/`` (one dataset: ``output`` itself)."""
+    reports = []
+    for i, data in enumerate(datasets):
+        name = Path(str(getattr(data, "root", data))).name or f"data{i}"
+        out = None if output is None else (
+            Path(output) if len(datasets) == 1 else Path(output) / f"{i}-{name}")
+        reports.append(evaluate(checkpoint, data, output=out, **kwargs))
+    return reports
 
 
 @dataclass(frozen=True)
@@ -208,6 +259,34 @@ def build_report(logits: np.ndarray, y: np.ndarray, labels: tuple[str, ...],
         per_class={k: dataclasses.asdict(v) for k, v in m.per_class.items()},
         confusion_matrix=m.confusion, absent_classes=m.absent_classes,
     )
+
+
+def build_detect_report(probs: np.ndarray, found: np.ndarray, y: np.ndarray,
+                        labels: tuple[str, ...]) -> EvalReport:
+    """Metrics where images without a detected face count as errors.
+
+    Accuracy, macro-F1, balanced accuracy and per-class recall count a missed face as a wrong
+    prediction (it is scored as an extra, never-true class); the confusion matrix, ECE and NLL
+    cover the images whose face was found (probabilities are already calibrated).
+    """
+    k = len(labels)
+    pred = np.full(len(y), k, dtype=np.int64)
+    pred[found] = probs[found].argmax(axis=1)
+    m = compute_metrics(y, pred, (*labels, "(no face)"))
+    pf, yf = probs[found], y[found]
+    cm = np.asarray(m.confusion, dtype=np.int64)[:k, :k].tolist()
+    missed = {labels[i]: int(((y == i) & ~found).sum()) for i in range(k)
+              if ((y == i) & ~found).any()}
+    return EvalReport(
+        checkpoint="", model="", data="", split="", tta="", num_samples=int(len(y)),
+        accuracy=m.accuracy, macro_f1=m.macro_f1, balanced_accuracy=m.balanced_accuracy,
+        ece=reliability_bins(pf, yf).ece if len(yf) else float("nan"),
+        nll=float(-np.mean(np.log(np.clip(pf[np.arange(len(yf)), yf], 1e-12, None))))
+        if len(yf) else float("nan"),
+        temperature=1.0, labels=list(labels),
+        per_class={c: dataclasses.asdict(v) for c, v in m.per_class.items() if c in labels},
+        confusion_matrix=cm, absent_classes=[c for c in m.absent_classes if c in labels],
+        faces_not_found=missed)
 
 
 def write_report(report: EvalReport, logits: np.ndarray, y: np.ndarray, out: Path) -> EvalReport:

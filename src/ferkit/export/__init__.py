@@ -48,8 +48,24 @@ EXPORT_FORMATS.add("onnx-int8", _onnx_int8, suffix=".int8.onnx")
 
 def export_model(checkpoint: str | os.PathLike[str], format: str = "onnx",
                  out_path: str | os.PathLike[str] | None = None, **options: Any):
-    """Export ``checkpoint`` to ``format`` (a registered name); see the format's function."""
-    return EXPORT_FORMATS.get(format)(checkpoint, out_path, **options)
+    """Export ``checkpoint`` to ``format`` (a registered name); see the format's function.
+
+    ``checkpoint`` may be a bundled model name (``default``, ``fast``): its float checkpoint is
+    exported, by default to ``./<name><suffix>`` (never into the installed package).
+    """
+    from pathlib import Path
+
+    from ferkit.bundled import BUNDLED, is_bundled_name, resolve_model
+
+    fn = EXPORT_FORMATS.get(format)
+    if checkpoint is not None and is_bundled_name(checkpoint):
+        name = str(checkpoint)
+        if out_path is None:
+            out_path = Path(f"{name}{EXPORT_FORMATS.meta(format).get('suffix', '')}")
+        checkpoint = BUNDLED.get(name).path("torch")
+    else:
+        checkpoint = resolve_model(checkpoint, "torch")  # a mistyped name → did-you-mean
+    return fn(checkpoint, out_path, **options)
 
 
 __all__ = ["EXPORT_FORMATS", "export_model"]

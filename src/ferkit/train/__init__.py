@@ -1,7 +1,7 @@
 """ferkit.train: Lightning training from a typed ``TrainConfig``.
 
 >>> from ferkit.train import load_train_config, train      # doctest: +SKIP
->>> cfg = load_train_config("configs/fast_cpu.yaml", ["data.path=data/fer2013"])  # doctest: +SKIP
+>>> cfg = load_train_config("fast_cpu", ["data.path=data/fer2013"])  # doctest: +SKIP
 >>> result = train(cfg)                                    # doctest: +SKIP
 """
 

@@ -21,7 +21,7 @@ class ModelConfig:
     kwargs: dict[str, Any] = field(default_factory=dict)
     in_chans: int | None = None  # None: 1 for gray data, 3 for rgb data
     pretrained: bool = False
-    init_from: str | None = None  # a ferkit checkpoint to continue from (fine-tune stage)
+    init_from: str | None = None  # a ferkit checkpoint or bundled model name (default, fast)
     freeze_backbone: bool = False  # train only the classifier (``reset_classifier`` head)
 
     def __post_init__(self) -> None:
@@ -34,10 +34,20 @@ class DataConfig:
     path: str = ""
     format: str | None = None
     val_split: str = "val"
+    # without a ``val_split`` in the data: hold this fraction of train out (stratified, seeded,
+    # by subject where the format knows subjects); 0 trains without validation (warned)
+    val_fraction: float = 0.1
+    folds: int = 0  # >= 2: k-fold cross-validation over train (+ val), one run per fold
     color: Literal["gray", "rgb"] = "gray"
     train_on: Literal["train", "train+val"] = "train"
     balance: Literal["none", "loss_weights", "sampler"] = "none"
     limit_train: int = 0  # >0: use only the first N shuffled training images (quick experiments)
+
+    def __post_init__(self) -> None:
+        check_range("data.val_fraction", self.val_fraction, 0.0, 0.9)
+        check_range("data.limit_train", self.limit_train, 0)
+        if self.folds == 1 or self.folds < 0:
+            raise ConfigError(f"config value data.folds={self.folds!r} must be 0 (off) or >= 2")
 
 
 @dataclass
@@ -173,7 +183,7 @@ class DistillConfig:
     ``teachers`` (ferkit checkpoints, frozen) on the same augmented batch. A teacher may run at
     a larger input size than the student; each sees the batch resized to its own size."""
 
-    teachers: list[str] = field(default_factory=list)
+    teachers: list[str] = field(default_factory=list)  # checkpoints or bundled model names
     alpha: float = 0.5  # weight of the distillation term; 1 - alpha weighs the label loss
     temperature: float = 2.0  # softening of both distributions (the term is scaled by T²)
 
@@ -213,7 +223,10 @@ class TrainConfig:
 
 def load_train_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (),
                       **shortcuts: Any) -> TrainConfig:
-    """YAML recipe ← CLI shortcuts (``model=..., data=...``) ← ``key=value`` overrides."""
+    """YAML recipe ← CLI shortcuts (``model=..., data=...``) ← ``key=value`` overrides.
+
+    ``path`` is a YAML file or the name of a packaged recipe (``ferkit configs``).
+    """
     base: dict[str, Any] = {}
     for key, value in shortcuts.items():
         if value is None:
@@ -224,8 +237,9 @@ def load_train_config(path: str | Path | None = None, overrides: list[str] | tup
             node = node.setdefault(part, {})
         node[parts[-1]] = value
     from ferkit.config import deep_merge, from_dict, parse_overrides, read_yaml
+    from ferkit.recipes import resolve_recipe
 
-    data = read_yaml(path) if path is not None else {}
+    data = read_yaml(resolve_recipe(path)) if path is not None else {}
     data = deep_merge(data, base)
     data = deep_merge(data, parse_overrides(list(overrides)))
     cfg = from_dict(TrainConfig, data)

@@ -20,11 +20,14 @@ from ferkit.train.config import TrainConfig
 
 
 class ArrayDataset(torch.utils.data.Dataset):
-    """uint8 images (N,H,W[,C]) + int64 labels; batched reads via ``__getitems__``."""
+    """uint8 images (N,H,W[,C]) + int64 labels (or float (N,K) soft targets); batched reads via
+    ``__getitems__``."""
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray) -> None:
+    def __init__(self, images: np.ndarray, labels: np.ndarray,
+                 soft: np.ndarray | None = None) -> None:
         self.images = torch.from_numpy(np.ascontiguousarray(images))
-        self.labels = torch.from_numpy(np.asarray(labels, dtype=np.int64))
+        self.labels = (torch.from_numpy(np.asarray(labels, dtype=np.int64)) if soft is None
+                       else torch.from_numpy(np.ascontiguousarray(soft, dtype=np.float32)))
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -54,19 +57,18 @@ class PreparedSplits:
 def prepare_splits(dataset: Dataset, cfg: TrainConfig, size: int, interpolation: str,
                    rng: np.random.Generator) -> PreparedSplits:
     """Pick train (or train+val) and val, limit if asked, and resize every image once."""
+    from ferkit.data.splits import concat, take
+
     train = dataset.split("train")
     val = dataset.split(cfg.data.val_split) if cfg.data.val_split in dataset.splits else None
     if cfg.data.train_on == "train+val" and val is not None:
-        train = SplitArrays(np.concatenate([train.images, val.images]),
-                            np.concatenate([train.labels, val.labels]),
-                            list(train.paths) + list(val.paths))
+        train = concat(train, val)
     if cfg.data.limit_train and cfg.data.limit_train < len(train):
-        keep = np.sort(rng.permutation(len(train))[: cfg.data.limit_train])
-        train = SplitArrays(train.images[keep], train.labels[keep],
-                            [train.paths[i] for i in keep] if train.paths else [])
+        train = take(train, np.sort(rng.permutation(len(train))[: cfg.data.limit_train]))
 
     def resized(s: SplitArrays) -> SplitArrays:
-        return SplitArrays(resize_batch(s.images, size, interpolation), s.labels, s.paths)
+        return SplitArrays(resize_batch(s.images, size, interpolation), s.labels, s.paths,
+                           s.soft)
 
     return PreparedSplits(resized(train), resized(val) if val is not None else None)
 
@@ -95,8 +97,9 @@ class FerDataModule(L.LightningDataModule):
             sampler = WeightedRandomSampler(torch.from_numpy(w).double(), len(split),
                                             replacement=True)
         batch = t.batch_size if train else max(t.batch_size, 256)
+        soft = split.soft if train else None  # soft targets train; hard labels validate
         return DataLoader(
-            ArrayDataset(split.images, split.labels), batch_size=batch,
+            ArrayDataset(split.images, split.labels, soft), batch_size=batch,
             shuffle=train and sampler is None, sampler=sampler, collate_fn=collate_batch,
             num_workers=t.num_workers, persistent_workers=t.num_workers > 0,
             pin_memory=torch.cuda.is_available(), drop_last=train and len(split) > t.batch_size,

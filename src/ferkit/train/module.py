@@ -36,13 +36,15 @@ def to_float_batch(images: torch.Tensor, in_chans: int) -> torch.Tensor:
 
 
 def load_teachers(paths: list[str], student_info) -> list[nn.Module]:
-    """Frozen teacher models for distillation; their labels must match the student's."""
+    """Frozen teacher models for distillation (checkpoints or bundled model names); their
+    labels must match the student's."""
+    from ferkit.bundled import resolve_model
     from ferkit.checkpoint import load_model
     from ferkit.errors import ConfigError
 
     teachers = []
     for path in paths:
-        model, meta = load_model(path)
+        model, meta = load_model(resolve_model(path, "torch"))
         if tuple(meta.labels) != tuple(student_info.labels):
             raise ConfigError(f"distill.teachers: {path!r} predicts {list(meta.labels)}, the "
                               f"student {list(student_info.labels)}; teachers need the same "

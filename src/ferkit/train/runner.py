@@ -15,7 +15,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -27,6 +27,9 @@ from ferkit.io import atomic_write_json, atomic_write_text
 from ferkit.seed import seed_everything
 from ferkit.train.callbacks import RESUME_FILE, ResumeState, RunRecorder
 from ferkit.train.config import TrainConfig
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ferkit.train.crossval import CrossValResult
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +102,7 @@ def load_resume_config(run_dir: str | Path, overrides: list[str] | tuple[str, ..
     return cfg
 
 
-def _load_data(cfg: TrainConfig):
+def load_train_data(cfg: TrainConfig):
     from ferkit.data import load_dataset
 
     if not cfg.data.path:
@@ -108,6 +111,11 @@ def _load_data(cfg: TrainConfig):
     if "train" not in dataset.splits or len(dataset.splits["train"]) == 0:
         raise DataError(f"dataset {cfg.data.path!r} has no 'train' split (splits: "
                         f"{', '.join(dataset.splits) or 'none'})")
+    if len(dataset.classes) < 2:
+        found = ", ".join(dataset.classes) or "none"
+        raise DataError(f"dataset {cfg.data.path!r} has {len(dataset.classes)} class ({found}); "
+                        "training needs at least 2: add one folder of images per class, e.g. "
+                        "DATA/train/<class>/*.png")
     return dataset
 
 
@@ -119,14 +127,20 @@ def build_model(cfg: TrainConfig, classes: tuple[str, ...]) -> tuple[torch.nn.Mo
     in_chans = cfg.model.in_chans or (3 if cfg.data.color == "rgb" else 1)
     temperature = 1.0
     if cfg.model.init_from:
-        model, meta = load_model(cfg.model.init_from, eval_mode=False)
+        from ferkit.bundled import resolve_model
+
+        model, meta = load_model(resolve_model(cfg.model.init_from, "torch"), eval_mode=False)
         if meta.model != cfg.model.name:
             raise ConfigError(f"model.init_from={cfg.model.init_from!r} holds model "
-                              f"{meta.model!r}, but model.name is {cfg.model.name!r}")
+                              f"{meta.model!r}, but model.name is {cfg.model.name!r}; pass "
+                              f"--model {meta.model}")
         temperature = meta.temperature
         model = _with_new_kwargs(model, meta, cfg.model.kwargs)
-        if tuple(meta.labels) != tuple(classes):
+        # the checkpoint records every builder option, also those only init_from had
+        cfg.model.kwargs = {**meta.model_kwargs, **cfg.model.kwargs}
+        if tuple(meta.labels) != tuple(classes):  # other classes: a fresh head of the right size
             model.reset_classifier(len(classes))
+            temperature = 1.0
     else:
         model = create_model(cfg.model.name, num_classes=len(classes), in_chans=in_chans,
                              pretrained=cfg.model.pretrained, **cfg.model.kwargs)
@@ -174,7 +188,7 @@ def freeze_backbone(model: torch.nn.Module, num_classes: int) -> set[str]:
 
 
 def make_meta(cfg: TrainConfig, model: torch.nn.Module, dataset, history: list[dict[str, Any]],
-              temperature: float = 1.0) -> CheckpointMeta:
+              temperature: float = 1.0, extra: dict[str, Any] | None = None) -> CheckpointMeta:
     row = history[-1] if history else {}  # best/last are saved at the epoch they describe
     return CheckpointMeta(
         model=cfg.model.name, info=model.ferkit_info, model_kwargs=dict(cfg.model.kwargs),
@@ -183,7 +197,8 @@ def make_meta(cfg: TrainConfig, model: torch.nn.Module, dataset, history: list[d
         data_fingerprint=dataset.fingerprint, seed=cfg.seed, temperature=temperature,
         extra={"data_path": str(cfg.data.path), "val_split": cfg.data.val_split,
                "train_on": cfg.data.train_on,
-               "crop_fraction": cfg.augment.crop_fraction if cfg.augment.crops else None},
+               "crop_fraction": cfg.augment.crop_fraction if cfg.augment.crops else None,
+               **(extra or {})},
     )
 
 
@@ -196,21 +211,53 @@ def write_run_files(run_dir: Path, cfg: TrainConfig) -> None:
 
 
 def train(cfg: TrainConfig, *, resume: bool = False, progress: bool | None = None,
-          log_fn=None, callbacks: list[Any] | None = None) -> TrainResult:
+          log_fn=None, warn_fn=None, callbacks: list[Any] | None = None
+          ) -> TrainResult | CrossValResult:
     """Train ``cfg.model`` on ``cfg.data``; everything lands in the run directory.
 
-    ``callbacks`` are extra Lightning callbacks (a search's pruning callback, for instance), so a
-    search trial trains through exactly this function, never a second trainer.
+    With ``data.folds=K`` (K >= 2) this runs a K-fold cross-validation instead (one run per fold
+    in ``RUN_DIR/fold<i>``) and returns a ``CrossValResult`` with the mean ± std.
+    ``log_fn`` gets progress notes, ``warn_fn`` (default ``log_fn``) the loud ones.
     """
-    from ferkit.train.datamodule import FerDataModule, class_weights, prepare_splits
-    from ferkit.train.module import FerModule
+    if cfg.data.folds:
+        if resume:
+            raise ConfigError("--resume does not apply to a k-fold run (data.folds); resume one "
+                              "fold with --resume --output RUN_DIR/fold<i>")
+        from ferkit.train.crossval import cross_validate
 
+        return cross_validate(cfg, progress=progress, log_fn=log_fn, warn_fn=warn_fn)
     t_start = time.perf_counter()
     cfg.validate_names()
     run_dir = prepare_run_dir(cfg, resume)
     cfg.output = str(run_dir)
     rng = seed_everything(cfg.seed)
-    dataset = _load_data(cfg)
+    val = _with_validation(cfg, load_train_data(cfg), log_fn, warn_fn)
+    extra = {"val_holdout": val.holdout} if val.holdout else {}
+    return fit_run(cfg, run_dir, val.dataset, rng, t_start, resume=resume, progress=progress,
+                   log_fn=log_fn, extra=extra, callbacks=callbacks)
+
+
+def _with_validation(cfg: TrainConfig, dataset, log_fn=None, warn_fn=None):
+    """The dataset with a validation split (held out if the data has none), notes said."""
+    from ferkit.data.splits import resolve_validation
+
+    val = resolve_validation(dataset, cfg.data.val_split, cfg.data.val_fraction, cfg.seed,
+                             cfg.data.train_on)
+    if val.note and log_fn and not is_child_rank():
+        log_fn(val.note)
+    if val.warning and not is_child_rank():
+        (warn_fn or log_fn or log.warning)(val.warning)
+    return val
+
+
+def fit_run(cfg: TrainConfig, run_dir: Path, dataset, rng: np.random.Generator,
+            t_start: float, *, resume: bool = False, progress: bool | None = None, log_fn=None,
+            extra: dict[str, Any] | None = None, callbacks: list[Any] | None = None
+            ) -> TrainResult:
+    """One training run on a loaded dataset whose splits are final."""
+    from ferkit.train.datamodule import FerDataModule, class_weights, prepare_splits
+    from ferkit.train.module import FerModule
+
     model, frozen, temperature = build_model(cfg, tuple(dataset.classes))
     info = model.ferkit_info
     from ferkit.ensemble.tta import crop_size_for
@@ -228,7 +275,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool | None = Non
 
     def save_fn(path: Path, history: list[dict[str, Any]]) -> None:
         save_checkpoint(path, module.model.state_dict(),
-                        make_meta(cfg, module.model, dataset, history, temperature))
+                        make_meta(cfg, module.model, dataset, history, temperature, extra))
 
     recorder = RunRecorder(run_dir, save_fn, log_fn)
     has_val = check_validation(cfg, splits, log_fn)

@@ -4,6 +4,7 @@ from ferkit.data.formats import (  # noqa: F401  (registration side effects)
     ckplus,
     fer2013_csv,
     fer2013_folder,
+    ferplus,
     image_folder,
     jaffe,
     rafdb,

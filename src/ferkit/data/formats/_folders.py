@@ -7,18 +7,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ferkit.data.decode import file_list, is_image_name
-from ferkit.data.labels import canonical_class, canonical_split, valid_class_names
+from ferkit.data.labels import canonical_class, canonical_split, class_label, valid_class_names
 from ferkit.data.source import ImageItem, ImageListing
 from ferkit.errors import DataError
 
 #: files silently ignored inside class folders (OS litter, not data)
 JUNK = frozenset({"thumbs.db", "desktop.ini"})
+#: folders that are never classes (archive litter)
+JUNK_DIRS = frozenset({"__macosx"})
 #: ``split_of(file_name, folder_split) -> split | None``; None skips the file
 SplitOf = Callable[[str, str], "str | None"]
 
 
 def subdirs(root: Path) -> list[os.DirEntry[str]]:
-    return [e for e in file_list(root) if e.is_dir()]
+    return [e for e in file_list(root) if e.is_dir() and e.name.lower() not in JUNK_DIRS]
 
 
 def has_split_dirs(root: Path) -> bool:
@@ -38,7 +40,9 @@ def scan_folders(root: Path, split_of: SplitOf | None = None,
                  strict_names: bool = False) -> ImageListing:
     """Walk ``root/<split>/<class>/*`` or ``root/<class>/*`` (→ split 'train').
 
-    ``strict_names`` accepts only canonical names (FER2013 folders), not synonyms.
+    Every class folder is a class: emotion spellings map to canonical names, other names are
+    kept as they are (``pain``). ``strict_names`` accepts only canonical emotion names (FER2013
+    folders) and skips the rest.
     """
     if not root.is_dir():
         raise DataError(f"{str(root)!r} is not a folder; a folder dataset needs class folders")
@@ -62,7 +66,7 @@ def _scan_classes(folder: Path, split: str, listing: ImageListing, split_of: Spl
                   strict: bool) -> None:
     found = False
     for e in subdirs(folder):
-        label = canonical_class(e.name)
+        label = canonical_class(e.name) if strict else class_label(e.name)
         if label is None or (strict and e.name != label):
             listing.skipped.append((e.path, "folder is not an emotion class name"))
             continue
@@ -80,7 +84,7 @@ def _scan_classes(folder: Path, split: str, listing: ImageListing, split_of: Spl
                 continue
             listing.items.append(ImageItem(f.path, target, label))
     if not found and not listing.items:
-        listing.skipped.append((str(folder), "no emotion class folders"))
+        listing.skipped.append((str(folder), "no class folders"))
 
 
 def _explain_empty(root: Path, listing: ImageListing, strict: bool) -> None:
@@ -88,7 +92,7 @@ def _explain_empty(root: Path, listing: ImageListing, strict: bool) -> None:
     if not names:
         raise DataError(f"dataset folder {str(root)!r} has no class folders (it is empty or "
                         f"holds only files); expected <class>/ or <split>/<class>/ folders")
-    if not any(canonical_class(n) for n in names):
+    if strict and not any(canonical_class(n) for n in names):
         found = ", ".join(names[:10]) + (" ..." if len(names) > 10 else "")
         raise DataError(f"no emotion class folders in {str(root)!r}: found {found}; valid "
                         f"names: {valid_class_names()}")

@@ -21,17 +21,20 @@ class DatasetFormat:
     detect: Callable[[Path], bool]
     scan: Callable[[Path], Source]
     priority: int = 0
+    #: file path → subject (person) id, for subject-aware splits; None: the format has none
+    subject: Callable[[str], str | None] | None = None
 
 
 DATASETS: Registry[DatasetFormat] = Registry("dataset format")
 
 
 def register_format(name: str, description: str, detect: Callable[[Path], bool],
-                    priority: int = 0) -> Callable[[Callable[[Path], Source]], Callable]:
+                    priority: int = 0, subject: Callable[[str], str | None] | None = None
+                    ) -> Callable[[Callable[[Path], Source]], Callable]:
     """Decorator for a format's ``scan(root) -> Source`` function."""
 
     def deco(scan: Callable[[Path], Source]) -> Callable[[Path], Source]:
-        fmt = DatasetFormat(name, description, detect, scan, priority)
+        fmt = DatasetFormat(name, description, detect, scan, priority, subject)
         DATASETS.add(name, fmt, description=description, priority=priority)
         return scan
 

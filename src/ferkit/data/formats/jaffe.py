@@ -23,6 +23,12 @@ CODES = {"AN": "angry", "DI": "disgust", "FE": "fear", "HA": "happy", "SA": "sad
 NAME = re.compile(r"^[A-Za-z]{2}\.([A-Za-z]{2})\d*\.\d+\.[A-Za-z]+$")
 
 
+def subject_of(path: str) -> str | None:
+    """'…/KA.AN1.39.tiff' → 'KA' (the poser's initials)."""
+    m = NAME.match(os.path.basename(path))
+    return os.path.basename(path)[:2].upper() if m else None
+
+
 def label_of(name: str) -> str | None:
     m = NAME.match(name)
     return CODES.get(m.group(1).upper()) if m else None
@@ -43,7 +49,7 @@ def detect(path: Path) -> bool:
 
 
 @register_format("jaffe", "JAFFE: KA.AN1.39.tiff-style file names (AN, DI, FE, HA, SA, SU, "
-                 "NE), one split", detect, priority=35)
+                 "NE), one split", detect, priority=35, subject=subject_of)
 def scan(root: Path) -> ImageListing:
     if not root.is_dir():
         raise DataError(f"{str(root)!r} is not a folder; JAFFE is a folder of .tiff images")
