@@ -6,7 +6,13 @@ from pathlib import Path
 
 import typer
 
-from ferkit.cli._common import emit_json, info, out_console
+from ferkit.cli._common import check_output_dir, emit_json, info, one_of, out_console
+
+
+def _ttas():
+    from ferkit.ensemble.tta import TTAS
+
+    return TTAS
 
 
 def register(app: typer.Typer) -> None:
@@ -18,7 +24,8 @@ def register(app: typer.Typer) -> None:
                                    "file (e.g. INT8) or a bundled model name (default, fast)."),
         data: str = typer.Option(..., "--data", "-d", help="Dataset path (any format)."),
         split: str = typer.Option("val", "--split", "-s", help="Split to evaluate on."),
-        tta: str = typer.Option("none", "--tta", help="Test-time augmentation: none|flip|tencrop."),
+        tta: str = typer.Option("none", "--tta", callback=one_of(_ttas),
+                                help="Test-time augmentation: none|flip|tencrop."),
         output: Path = typer.Option(None, "--output", "-o", help="Write report + plots here."),
         tsne: bool = typer.Option(False, "--tsne", help="Also plot a t-SNE of the features."),
         data_format: str = typer.Option(None, "--format", help="Dataset format (auto)."),
@@ -28,6 +35,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Accuracy, macro-F1, per-class metrics, confusion matrix and calibration of a model."""
         from ferkit.eval import evaluate
+
+        check_output_dir(output)
 
         report = evaluate(model, data, split=split, tta=tta, output=output, tsne=tsne,
                           format=data_format, batch_size=batch_size, device=device,

@@ -19,20 +19,23 @@ def register(app: typer.Typer) -> None:
         data: str = typer.Option(None, "--data", "-d", help="Dataset path (any format)."),
         config: Path = typer.Option(None, "--config", "-c", help="Recipe YAML (configs/)."),
         output: Path = typer.Option(None, "--output", "-o", help="Run directory."),
-        resume: bool = typer.Option(False, "--resume", help="Continue the run in --output."),
+        resume: bool = typer.Option(False, "--resume", help="Continue the run in --output "
+                                    "(stopped by Ctrl-C, SIGTERM or a crash) where it stopped."),
         json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         """Train a model (Lightning; CPU, GPU or DDP) and write a run directory."""
+        from ferkit.errors import ConfigError
         from ferkit.train import load_train_config, train
         from ferkit.train.runner import is_child_rank, load_resume_config
 
         overrides = list(overrides or [])
         if resume:
             if output is None:
-                from ferkit.errors import ConfigError
-
                 raise ConfigError("--resume needs --output RUN_DIR (the run to continue)")
-            cfg = load_resume_config(output, overrides)
+            if config is not None:
+                raise ConfigError("--resume uses the run's own RUN_DIR/config.yaml; drop "
+                                  f"--config {str(config)!r}")
+            cfg = load_resume_config(output, overrides, model=model, data=data)
         else:
             cfg = load_train_config(config, overrides, **{
                 "model.name": model, "data.path": data,

@@ -22,7 +22,7 @@ from ferkit.checkpoint import load_model
 from ferkit.errors import ConfigError, DataError
 from ferkit.eval.calibration import nll, reliability_bins, softmax
 from ferkit.eval.metrics import compute_metrics
-from ferkit.io import atomic_write_json, to_jsonable
+from ferkit.io import atomic_write_json, check_writable_dir, to_jsonable
 
 #: bump when a field is renamed or removed (adding fields keeps the version)
 SCHEMA_VERSION = 1
@@ -117,13 +117,19 @@ def evaluate(checkpoint: str | os.PathLike[str], data: Any, split: str = "val",
     With ``output``, writes ``report.json``, ``confusion_matrix.{json,png}``, ``per_class.png``,
     ``reliability.png`` (and ``tsne.png`` with ``tsne=True``) there.
     """
+    from ferkit.device import check_device
     from ferkit.ensemble.tta import DEFAULT_CROP_FRACTION, get_tta, predict_logits
 
     get_tta(tta)  # unknown mode → UnknownNameError before any work
-    checkpoint = resolve_model(checkpoint)  # a bundled name → the file predict runs
+    check_device(device)
+    if output is not None:
+        check_writable_dir(output)
+    # a bundled name → the file predict runs (its float checkpoint when t-SNE needs features)
+    checkpoint = resolve_model(checkpoint, "torch" if tsne else "auto")
     if tsne and Path(checkpoint).suffix == ".onnx":
-        raise ConfigError("--tsne needs the model's features: evaluate the .safetensors "
-                          "checkpoint, not an .onnx file")
+        raise ConfigError(f"--tsne needs the model's features, which an ONNX file does not "
+                          f"expose: evaluate the .safetensors checkpoint that "
+                          f"{str(checkpoint)!r} was exported from")
     model, meta = _load_classifier(checkpoint, device)
     info = meta.info
     dataset, arrays = _load(data, split, data_color(meta), format)

@@ -49,7 +49,12 @@ EXPORT_FORMATS.add("onnx-int8", _onnx_int8, suffix=".int8.onnx")
 def export_model(checkpoint: str | os.PathLike[str], format: str = "onnx",
                  out_path: str | os.PathLike[str] | None = None, **options: Any):
     """Export ``checkpoint`` to ``format`` (a registered name); see the format's function."""
-    return EXPORT_FORMATS.get(format)(checkpoint, out_path, **options)
+    from ferkit.io import check_writable_file
+
+    factory = EXPORT_FORMATS.get(format)
+    if out_path is not None:  # before the export's minutes of work, not after
+        check_writable_file(out_path)
+    return factory(checkpoint, out_path, **options)
 
 
 __all__ = ["EXPORT_FORMATS", "export_model"]
