@@ -227,6 +227,28 @@ def test_ctrl_c_stops_a_video_run_cleanly(cli, tiny_checkpoint, blob_detector, t
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_live_stops_on_a_signal_with_its_results(cli, tiny_checkpoint, blob_detector, tmp_path,
+                                                 monkeypatch, signum):
+    from ferkit.inference import outputs
+
+    source = _video(tmp_path / "cam.mp4")
+    original = outputs._VideoOutputs.frame
+
+    def frame(self, fr, result):
+        if fr.index == 5:
+            os.kill(os.getpid(), signum)
+        return original(self, fr, result)
+
+    monkeypatch.setattr(outputs._VideoOutputs, "frame", frame)
+    code, stdout, err = cli("live", "--source-video", source, "-m", tiny_checkpoint,
+                            "-d", blob_detector, "--no-window", "--json", "-o", tmp_path / "o")
+    assert code == 128 + signum and f"stopped by {signal.Signals(signum).name}" in err, err
+    video = json.loads(stdout)["videos"][0]
+    assert video["frames_processed"] == 6 and video["tracks"]
+    assert (tmp_path / "o" / "results.json").is_file()
+
+
 def test_jaffe_csv_round_trip(cli, tmp_path):
     from ferkit.data.synthetic import make_jaffe
 

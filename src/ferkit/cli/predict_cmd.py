@@ -39,24 +39,23 @@ _OUTPUT = typer.Option(None, "--output", "-o", help="Write results.json, results
                        "annotated images/videos and timeline PNGs into this folder.")
 _JSON = typer.Option(False, "--json", help="Print one JSON document on stdout.")
 _MINCONF = typer.Option(0.0, "--min-confidence", min=0.0, max=1.0,
-                        help="Below this top probability the "
-                        "label is 'uncertain'.")
+                        help="Below this top probability the label is 'uncertain'.")
 _TTA = typer.Option(False, "--flip-tta", help="Average with the mirrored face.")
 _STRIDE = typer.Option(1, "--stride", min=1, help="Video: process every N-th frame.")
 _EVERY = typer.Option(3, "--detect-every", min=1,
-                        help="Video: run the detector every K-th processed "
-                      "frame; the tracker carries boxes in between (1 = every frame).")
+                      help="Video: run the detector every K-th processed frame; the tracker "
+                      "carries boxes in between (1 = every frame).")
 _EMA = typer.Option(0.5, "--smoothing", callback=_fraction,
-                        help="Video: EMA weight of the newest probabilities "
-                    "per track (1 = no smoothing).")
+                    help="Video: EMA weight of the newest probabilities per track, in (0, 1] "
+                    "(1 = no smoothing).")
 _MAXF = typer.Option(None, "--max-frames", min=1, help="Video: stop after N processed frames.")
 _THREADS = typer.Option(0, "--threads", min=0,
-                        help="Classifier CPU threads. 0 = auto: 1 when a video or "
-                        "camera is read (per-frame batches are tiny; extra threads only contend "
-                        "with OpenCV), the torch default otherwise.")
+                        help="Classifier CPU threads. 0 = auto: 1 when a video or camera is "
+                        "read (per-frame batches are tiny; extra threads only contend with "
+                        "OpenCV), the torch default otherwise.")
 _NOFACE = typer.Option("skip", "--no-face-mode", callback=one_of(_no_face_modes),
-                        help="Images without a detected face: skip "
-                       "(empty result), whole-image (classify the whole image) or error.")
+                       help="Images without a detected face: skip (empty result), whole-image "
+                       "(classify the whole image) or error.")
 _MAXPIX = typer.Option(None, "--max-pixels", min=1, help="Refuse images with more pixels than "
                        "this (read from the header, before decoding; guards against "
                        "decompression bombs). Default: $FERKIT_MAX_PIXELS or 64000000.")
