@@ -143,7 +143,9 @@ def main() -> None:
     lines = [f"# Hardening measurements ({date})", "",
              "Command: `python benchmarks/bench_hardening.py`", "",
              f"Commit `{info['git_commit']}`; {info['cpu']} ({info['cpu_count']} CPUs), "
-             f"load average {info['load_average']}; Python {info['python']}.", "",
+             f"load average {info['load_average']}; Python {info['python']}. Times are "
+             "wall-clock seconds, one run each; on a shared, loaded machine they are upper "
+             "bounds.", "",
              "## Decompression bomb: `ferkit predict bomb.png` (30000×30000 PNG)", "",
              "| PNG on disk | exit | wall time (whole process) | peak RSS | message |",
              "|---|---|---|---|---|",

@@ -60,6 +60,19 @@ def test_tiles_find_small_faces_a_downscaling_detector_misses():
         assert max(b.iou(d.bbox) for d in found) > 0.8
 
 
+def test_pipeline_tiles_photos_unless_max_side_is_chosen(tiny_checkpoint):
+    from ferkit.inference.pipeline import Pipeline
+
+    if ShrinkingBlobs.name not in DETECTORS:
+        DETECTORS.add(ShrinkingBlobs.name, ShrinkingBlobs)
+    img, boxes = _squares()
+    dets, _ = Pipeline(tiny_checkpoint, detector=ShrinkingBlobs.name).find_faces(img)
+    assert len(dets) == len(boxes)
+    chosen = Pipeline(tiny_checkpoint, detector=ShrinkingBlobs.name,
+                      detector_options={"max_side": 200})
+    assert chosen.find_faces(img)[0] == [] and chosen.describe()["large_photo_tiles"] is False
+
+
 def test_no_tiles_when_the_detector_works_at_full_size_or_the_image_is_small():
     img, _ = _squares()
     assert not needs_tiles(img.shape, ShrinkingBlobs(max_side=None))

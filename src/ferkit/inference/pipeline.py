@@ -84,6 +84,9 @@ class Pipeline:
         self.backend = resolve_backend(model, backend, **(backend_options or {}))
         self.detector = create_detector(detector, **(detector_options or {}))
         self.video_detector = _video_detector(detector, detector_options or {}, self.detector)
+        # photos far above the detector's working size are also searched in tiles, unless the
+        # user chose the working size (-D max_side=N) themselves
+        self.tiles = "max_side" not in (detector_options or {})
         self.min_confidence, self.flip_tta = float(min_confidence), bool(flip_tta)
         self.no_face_mode, self.batch_size = no_face_mode, batch_size
         self.align = align or AlignConfig()
@@ -98,13 +101,14 @@ class Pipeline:
                 "backend": type(self.backend).__name__, "detector": self.detector.name,
                 "labels": list(self.labels), "min_confidence": self.min_confidence,
                 "flip_tta": self.flip_tta, "no_face_mode": self.no_face_mode,
+                "large_photo_tiles": self.tiles,
                 "align": {"margin": self.align.margin, "min_face": self.align.min_face,
                           "rotate": self.align.rotate}}
 
     # -- building blocks ---------------------------------------------------------------------
     def find_faces(self, image: np.ndarray, source: str = "") -> tuple[list[Detection], bool]:
         """(detections, whole_image): applies ``no_face_mode`` when the detector finds none."""
-        dets = detect_faces(self.detector, image)  # + tiles on photos far above max_side
+        dets = detect_faces(self.detector, image, tiles=self.tiles)
         if dets or self.no_face_mode == "skip":
             return dets, False
         if self.no_face_mode == "error":

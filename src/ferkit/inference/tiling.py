@@ -50,11 +50,12 @@ def tile_grid(height: int, width: int, tile: int, overlap: int) -> list[tuple[in
             for y in starts(height) for x in starts(width)]
 
 
-def detect_faces(detector, image: np.ndarray) -> list[Detection]:
+def detect_faces(detector, image: np.ndarray, tiles: bool = True) -> list[Detection]:
     """``detector.detect(image)``, plus tiles when the image is much larger than the detector's
-    working size (see the module docstring); boxes in ``image`` pixels, duplicates merged."""
+    working size (see the module docstring); boxes in ``image`` pixels, duplicates merged.
+    ``tiles=False``: the detector alone."""
     dets = list(detector.detect(image))
-    if not needs_tiles(image.shape, detector):
+    if not tiles or not needs_tiles(image.shape, detector):
         return dets
     side = working_side(detector)
     h, w = image.shape[:2]
