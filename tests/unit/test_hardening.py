@@ -316,3 +316,15 @@ def test_device_checks():
         check_device("tpu")
     with pytest.raises(ConfigError, match="no such device"):
         check_device("cuda:99")
+
+
+def test_tsne_with_a_bundled_name_uses_its_float_checkpoint(cli, tmp_path):
+    """``-m fast --tsne`` used to say "not an .onnx file" although a name was given; t-SNE
+    needs features, so a bundled name now resolves to its float checkpoint (the plot itself
+    is only drawn with --output; evaluating is enough to check which file ran)."""
+    from ferkit.data.synthetic import make_folder_dataset
+
+    data = make_folder_dataset(tmp_path / "ds", n_per_class=1)
+    code, out, err = cli("evaluate", "-m", "fast", "-d", data, "--tsne", "--json")
+    assert code == 0, err
+    assert json.loads(out)["checkpoint"].endswith("fast.safetensors")
