@@ -68,10 +68,16 @@ def check_pixels(data: bytes | bytearray | memoryview | np.ndarray, source: str,
         return
     width, height = size
     if width * height > limit:
-        raise MediaError(
-            f"image {source} is {width}×{height} ({width * height / 1e6:.0f} MP), over the "
-            f"{limit / 1e6:.0f} MP limit (a decompression bomb or a huge scan); shrink it, or "
-            f"raise the limit with --max-pixels / {ENV_VAR} if you trust the file")
+        raise MediaError(_over_limit(source, width, height, limit))
+
+
+def _over_limit(source: str, width: int, height: int, limit: int) -> str:
+    def amount(n: int) -> str:
+        return f"{n / 1e6:.0f} MP" if n >= 10**6 else f"{n:,} pixels"
+
+    return (f"image {source} is {width}×{height} ({amount(width * height)}), over the "
+            f"{amount(limit)} limit (a decompression bomb or a huge scan); shrink it, or raise "
+            f"the limit with --max-pixels / {ENV_VAR} if you trust the file")
 
 
 def decode_bgr(data: np.ndarray, source: str, max_pixels: int | None = None) -> np.ndarray:
@@ -104,8 +110,4 @@ def check_file(path: str | os.PathLike[str], max_pixels: int | None = None) -> s
         return None
     finally:
         Image.MAX_IMAGE_PIXELS = saved
-    if width * height <= limit:
-        return None
-    return (f"image {str(path)!r} is {width}×{height} ({width * height / 1e6:.0f} MP), over the "
-            f"{limit / 1e6:.0f} MP limit (a decompression bomb or a huge scan); shrink it, or "
-            f"raise the limit with --max-pixels / {ENV_VAR} if you trust the file")
+    return None if width * height <= limit else _over_limit(repr(str(path)), width, height, limit)

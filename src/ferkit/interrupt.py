@@ -9,10 +9,8 @@ it: the handler only records the signal, and the running loop stops at its next 
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import threading
-from collections.abc import Iterator
 
 from ferkit.errors import FerkitError
 
@@ -68,9 +66,3 @@ class StopRequest:
         for s, old in self._old.items():
             signal.signal(s, old)  # type: ignore[arg-type]
         self._old.clear()
-
-
-@contextlib.contextmanager
-def stop_requests() -> Iterator[StopRequest]:
-    with StopRequest() as stop:
-        yield stop

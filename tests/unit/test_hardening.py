@@ -294,7 +294,8 @@ def test_int8_json_stdout_is_one_document(cli, tiny_checkpoint, tmp_path, method
     assert json.loads(out)["format"] == "onnx-int8"
 
 
-def test_writable_checks(tmp_path):
+def test_writable_checks(tmp_path, monkeypatch):
+    import ferkit.io
     from ferkit.io import check_writable_dir, check_writable_file
 
     (tmp_path / "f").write_text("x")
@@ -306,6 +307,9 @@ def test_writable_checks(tmp_path):
         check_writable_file(tmp_path / "f" / "m.onnx")
     with pytest.raises(ConfigError, match="is a folder"):
         check_writable_file(tmp_path)
+    monkeypatch.setattr(ferkit.io.os, "access", lambda *a: False)  # a read-only place (root
+    with pytest.raises(ConfigError, match="no write permission"):  # may write anywhere)
+        check_writable_dir(tmp_path / "out")
 
 
 def test_device_checks():

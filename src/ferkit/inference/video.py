@@ -54,9 +54,10 @@ def read_image(path: str | os.PathLike[str], max_pixels: int | None = None) -> n
 def not_a_file(raw: str | os.PathLike[str], what: str = "input") -> str:
     """Why ``raw`` cannot be read as a media file, said precisely (a URL, a folder, a device...)."""
     text = os.fspath(raw)
-    if re.match(r"^[a-z][a-z0-9+.-]*:/", str(text), re.IGNORECASE):  # Path() ate one slash
-        return (f"{what} {text!r} is a URL; ferkit reads local files only: download it first "
-                "and pass the file")
+    if re.match(r"^[a-z][a-z0-9+.-]*:/", str(text), re.IGNORECASE):
+        url = re.sub(r"^([a-z][a-z0-9+.-]*):/(?!/)", r"\1://", str(text), flags=re.I)
+        return (f"{what} {url!r} is a URL; ferkit reads local files only: download it first "
+                "and pass the file")  # (Path() turns "https://" into "https:/")
     p = Path(text)
     if p.is_dir():
         return f"{what} {text!r} is a folder; pass an image file (or the folder to predict)"
