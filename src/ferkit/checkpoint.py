@@ -106,8 +106,9 @@ def read_meta(path: str | os.PathLike[str]) -> CheckpointMeta:
     try:
         with safe_open(str(p), framework="pt") as f:
             raw = (f.metadata() or {}).get("ferkit")
-    except Exception as exc:  # safetensors raises its own error types
-        raise CheckpointError(f"{str(p)!r} is not a readable safetensors file: {exc}") from None
+    except Exception:  # safetensors raises its own error types ("header too large"...)
+        raise CheckpointError(f"{str(p)!r} is not a ferkit checkpoint ({_looks_like(p)}); pass "
+                              "a .safetensors file written by 'ferkit train'") from None
     if raw is None:
         raise CheckpointError(
             f"{str(p)!r} has no ferkit metadata; it is a bare weights file, not a ferkit checkpoint"
@@ -157,8 +158,30 @@ def _check_path(path: str | os.PathLike[str]) -> Path:
     p = Path(path)
     if not p.is_file():
         raise CheckpointError(f"checkpoint {str(p)!r} does not exist")
+    if p.suffix.lower() == ".onnx":
+        raise CheckpointError(f"{str(p)!r} is an ONNX model, but a .safetensors checkpoint is "
+                              "needed here (ONNX files run only with predict/evaluate); pass the "
+                              "checkpoint it was exported from")
     if p.suffix in (".pt", ".pth", ".ckpt", ".pkl", ".pickle"):
         raise CheckpointError(
             f"{str(p)!r} is a pickle-based file; ferkit loads weights only from .safetensors"
         )
     return p
+
+
+_MAGIC = ((b"\xff\xd8\xff", "it is a JPEG image"), (b"\x89PNG", "it is a PNG image"),
+          (b"GIF8", "it is a GIF image"), (b"PK\x03\x04", "it is a zip archive"),
+          (b"\x80", "it looks like a pickle"))
+
+
+def _looks_like(path: Path) -> str:
+    """What a file that is not safetensors seems to be, for the error message."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        return f"unreadable: {exc.strerror or exc}"
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            return what
+    return "not a safetensors file" if head else "the file is empty"

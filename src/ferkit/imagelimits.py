@@ -68,10 +68,16 @@ def check_pixels(data: bytes | bytearray | memoryview | np.ndarray, source: str,
         return
     width, height = size
     if width * height > limit:
-        raise MediaError(
-            f"image {source} is {width}×{height} ({width * height / 1e6:.0f} MP), over the "
-            f"{limit / 1e6:.0f} MP limit (a decompression bomb or a huge scan); shrink it, or "
-            f"raise the limit with --max-pixels / {ENV_VAR} if you trust the file")
+        raise MediaError(_over_limit(source, width, height, limit))
+
+
+def _over_limit(source: str, width: int, height: int, limit: int) -> str:
+    def amount(n: int) -> str:
+        return f"{n / 1e6:.0f} MP" if n >= 10**6 else f"{n:,} pixels"
+
+    return (f"image {source} is {width}×{height} ({amount(width * height)}), over the "
+            f"{amount(limit)} limit (a decompression bomb or a huge scan); shrink it, or raise "
+            f"the limit with --max-pixels / {ENV_VAR} if you trust the file")
 
 
 def decode_bgr(data: np.ndarray, source: str, max_pixels: int | None = None) -> np.ndarray:
@@ -83,3 +89,25 @@ def decode_bgr(data: np.ndarray, source: str, max_pixels: int | None = None) -> 
     if image is None:
         raise MediaError(f"cannot decode image {source} (corrupt or not an image file)")
     return image
+
+
+def check_file(path: str | os.PathLike[str], max_pixels: int | None = None) -> str | None:
+    """The over-limit message for an image file, else None; reads only its header.
+
+    Lets a command refuse a decompression bomb before it loads a model (the bomb is caught
+    again, authoritatively, when the file is decoded)."""
+    from PIL import Image
+
+    limit = max_pixels_default() if max_pixels is None else int(max_pixels)
+    saved = Image.MAX_IMAGE_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            Image.MAX_IMAGE_PIXELS = None
+            with Image.open(path) as img:
+                width, height = img.size
+    except Exception:  # unreadable here: the decoder gives the real error later
+        return None
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+    return None if width * height <= limit else _over_limit(repr(str(path)), width, height, limit)

@@ -75,5 +75,60 @@ def cache_dir() -> Path:
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "ferkit"
     )
     path = Path(root)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        writable = os.access(path, os.W_OK | os.X_OK)
+    except OSError as exc:
+        writable, why = False, exc.strerror or str(exc)
+    else:
+        why = "no write permission"
+    if not writable:
+        from ferkit.errors import ConfigError
+
+        raise ConfigError(f"cache folder {str(path)!r} cannot be used ({why}); set FERKIT_CACHE "
+                          "to a writable folder")
     return path
+
+
+def check_writable_dir(path: str | os.PathLike[str], what: str = "--output") -> Path:
+    """Fail early, in one line, when ``path`` cannot become an output folder.
+
+    Checked before any work (a long evaluation should not end in a traceback): ``path`` must be
+    a folder or not exist yet, and its nearest existing parent a writable folder. Nothing is
+    created here, so a failing run leaves no empty folder behind.
+    """
+    from ferkit.errors import ConfigError
+
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ConfigError(f"{what} {str(p)!r} is an existing file, not a folder; give a folder "
+                          "path (it is created if missing)")
+    _check_parent(p if p.exists() else p.parent, p, what)
+    return p
+
+
+def check_writable_file(path: str | os.PathLike[str], what: str = "--output") -> Path:
+    """Like :func:`check_writable_dir` for an output *file* (e.g. an exported model)."""
+    from ferkit.errors import ConfigError
+
+    p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"{what} {str(p)!r} is a folder; give a file path such as "
+                          f"{str(p / 'model.onnx')!r}")
+    _check_parent(p.parent, p, what)
+    return p
+
+
+def _check_parent(start: Path, target: Path, what: str) -> None:
+    from ferkit.errors import ConfigError
+
+    parent = start
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    where = str(parent) or "."
+    if not parent.is_dir():
+        raise ConfigError(f"{what} {str(target)!r} cannot be created: {where!r} is a file, not "
+                          "a folder; choose another path")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"{what} {str(target)!r} cannot be created: no write permission in "
+                          f"{where!r}; choose a writable place")

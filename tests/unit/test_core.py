@@ -101,7 +101,7 @@ def test_checkpoint_refuses_pickles_and_garbage(tmp_path):
         read_meta(bad)
     junk = tmp_path / "j.safetensors"
     junk.write_bytes(b"not a safetensors file")
-    with pytest.raises(CheckpointError, match="not a readable"):
+    with pytest.raises(CheckpointError, match="not a ferkit checkpoint"):
         read_meta(junk)
 
 

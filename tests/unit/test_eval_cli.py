@@ -86,8 +86,8 @@ def test_data_class_unknown_to_the_model(cli, ckpt, tmp_path):
 
 
 def test_bad_tta_split_and_checkpoint(cli, ckpt, data, tmp_path):
-    assert "did you mean 'flip'" in _one_line(*cli("evaluate", "-m", ckpt, "-d", data,
-                                                   "--tta", "flipp")[::2])
+    code, _, err = cli("evaluate", "-m", ckpt, "-d", data, "--tta", "flipp")
+    assert code == 2 and "did you mean 'flip'" in err  # a bad option value: a usage error
     assert "no split 'test'" in _one_line(*cli("evaluate", "-m", ckpt, "-d", data,
                                                "--split", "test")[::2])
     assert "does not exist" in _one_line(*cli("evaluate", "-m", tmp_path / "x.safetensors",

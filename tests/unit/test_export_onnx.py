@@ -102,7 +102,7 @@ def _pickle(tmp_path):
 
 @pytest.mark.parametrize("make, message", [
     (lambda p: p / "missing.safetensors", "does not exist"),
-    (_corrupt, "not a readable safetensors"),
+    (_corrupt, "not a ferkit checkpoint"),
     (_pickle, "pickle"),
 ])
 def test_cli_export_bad_checkpoint(cli, tmp_path, make, message):
@@ -114,7 +114,7 @@ def test_cli_export_bad_checkpoint(cli, tmp_path, make, message):
 def test_cli_export_unknown_format(cli, tmp_path):
     ckpt, _ = _checkpoint(tmp_path / "m.safetensors")
     code, _, err = cli("export", ckpt, "--format", "tflite")
-    assert code == 1 and "unknown export format 'tflite'" in err and "onnx" in err
+    assert code == 2 and "unknown export format 'tflite'" in err and "onnx" in err
 
 
 def test_cli_export_bad_opset(cli, tmp_path):

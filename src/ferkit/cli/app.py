@@ -48,9 +48,8 @@ for _name in COMMAND_MODULES:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app; FerkitError → 'error: …' on stderr and exit 1."""
-    from rich.markup import escape
-
+    """Entry point: run the app; FerkitError → 'error: …' on stderr and exit 1 (an
+    ``Interrupted`` run: 130 for SIGINT, 143 for SIGTERM)."""
     from ferkit.cli._common import err_console
 
     try:
@@ -58,14 +57,26 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
-    except FerkitError as exc:
-        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False,
-                          soft_wrap=True)
-        return 1
+    except FerkitError as exc:  # Interrupted carries 130/143
+        _print_error(str(exc))
+        return int(getattr(exc, "exit_code", 1))
     except KeyboardInterrupt:
-        err_console.print("interrupted", highlight=False)
+        err_console.print("interrupted (Ctrl-C)", highlight=False)
         return 130
+    except OSError as exc:  # the file system said no where no check of ours foresaw it
+        where = f" {exc.filename!r}" if exc.filename else ""
+        _print_error(f"cannot access{where}: {exc.strerror or exc}; check the path and its "
+                     "permissions")
+        return 1
     return 0
+
+
+def _print_error(message: str) -> None:
+    from rich.markup import escape
+
+    from ferkit.cli._common import err_console
+
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def run() -> None:  # pragma: no cover - console script shim

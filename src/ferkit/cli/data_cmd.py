@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from ferkit.cli._common import emit_json, err_console, out_console, warn
+from ferkit.cli._common import emit_json, err_console, one_of, out_console, warn
 
 data_app = typer.Typer(help="Inspect and convert FER datasets.", no_args_is_help=True)
 
@@ -67,10 +67,17 @@ def _print_summary(s) -> None:
                       highlight=False)
 
 
+def _targets():
+    from ferkit.data.convert import WRITERS
+
+    return WRITERS
+
+
 @data_app.command("convert")
 def convert_cmd(
     src: Path = typer.Argument(..., help="Dataset to convert (any format)."),
-    to: str = typer.Option(..., "--to", help="Target: csv (FER2013 CSV) or folder (PNGs)."),
+    to: str = typer.Option(..., "--to", callback=one_of(_targets),
+                           help="Target: csv (FER2013 CSV) or folder (PNGs)."),
     output: Path = typer.Option(..., "--output", "-o", help="Destination file or folder."),
     format: str | None = typer.Option(None, "--format", "-f", help="Source format name."),
     color: str = typer.Option("gray", "--color", help="gray or rgb (folder target only)."),

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import typer
 
-from ferkit.cli._common import emit_json, info, out_console
+from ferkit.cli._common import check_output_dir, emit_json, info, one_of, out_console
+
+
+def _ttas():
+    from ferkit.ensemble.tta import TTAS
+
+    return TTAS
 
 
 def register(app: typer.Typer) -> None:
@@ -22,7 +28,8 @@ def register(app: typer.Typer) -> None:
                                   "(default: val, else test, else train)."),
         method: str = typer.Option("all", "--method",
                                    help="all | mean | vote | accuracy | expo | class."),
-        tta: str = typer.Option("none", "--tta", help="Members' TTA: none|flip|tencrop."),
+        tta: str = typer.Option("none", "--tta", callback=one_of(_ttas),
+                                help="Members' TTA: none|flip|tencrop."),
         seed: int = typer.Option(0, "--seed", min=0, help="Seed of the cross-fitting folds."),
         output: Path = typer.Option(None, "--output", "-o",
                                     help="Write ensemble.json + confusion matrix here."),
@@ -32,6 +39,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Combine checkpoints' probabilities; weighted rules are cross-fitted on 2 folds."""
         from ferkit.ensemble.combine import evaluate_ensemble
+
+        check_output_dir(output)
 
         report = evaluate_ensemble(models, data, split, method, output=output, tta=tta, seed=seed,
                                    batch_size=batch_size, data_format=data_format,

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import typer
 
-from ferkit.cli._common import emit_json, info, out_console
+from ferkit.cli._common import check_output_dir, emit_json, info, one_of, out_console
+
+
+def _ttas():
+    from ferkit.ensemble.tta import TTAS
+
+    return TTAS
 
 
 def register(app: typer.Typer) -> None:
@@ -20,10 +26,12 @@ def register(app: typer.Typer) -> None:
                                        "repeat for a cross-dataset table."),
         split: str = typer.Option(None, "--split", "-s", help="Split to evaluate on (default: "
                                   "val, else test, else train)."),
-        tta: str = typer.Option("none", "--tta", help="Test-time augmentation: none|flip|tencrop."),
+        tta: str = typer.Option("none", "--tta", callback=one_of(_ttas),
+                                help="Test-time augmentation: none|flip|tencrop."),
         unknown_classes: str = typer.Option(
-            "error", "--unknown-classes", help="Data classes the model lacks (e.g. CK+'s "
-            "contempt): error, or drop (left out and counted in the report)."),
+            "error", "--unknown-classes", callback=one_of(lambda: ("error", "drop")),
+            help="Data classes the model lacks (e.g. CK+'s contempt): error, or drop (left out "
+            "and counted in the report)."),
         label_map: list[str] = typer.Option(None, "--map", help="DATA_CLASS=MODEL_LABEL, e.g. "
                                             "joy=happy (repeatable)."),
         detect: str = typer.Option(None, "--detect", help="Detect and crop faces first with this "
@@ -39,6 +47,7 @@ def register(app: typer.Typer) -> None:
         from ferkit.eval.crossdata import parse_label_map
         from ferkit.eval.report import evaluate_many
 
+        check_output_dir(output)
         reports = evaluate_many(str(model), list(data), output=output, split=split, tta=tta,
                                 tsne=tsne, format=data_format, batch_size=batch_size,
                                 device=device, progress=not json_out,

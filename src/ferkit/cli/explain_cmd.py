@@ -6,9 +6,17 @@ from pathlib import Path
 
 import typer
 
+from ferkit.cli._common import one_of
+
+
+def _no_face_modes():
+    from ferkit.inference.pipeline import NO_FACE_MODES
+
+    return NO_FACE_MODES
+
 
 def explain(
-    images: list[Path] = typer.Argument(..., help="Image files."),
+    images: list[Path] = typer.Argument(..., help="Image files or folders (recursively)."),
     model: str | None = typer.Option(None, "--model", "-m",
                                      help="Checkpoint (.safetensors) or bundled model name "
                                      "(default, fast); default: the bundled default model."),
@@ -19,19 +27,24 @@ def explain(
     detect: bool = typer.Option(True, "--detect/--no-detect",
                                 help="Detect faces, or treat each image as one face crop."),
     detector: str = typer.Option("haar", "--detector", help="Face detector (registered name)."),
-    no_face: str = typer.Option("skip", "--no-face-mode",
+    no_face: str = typer.Option("skip", "--no-face-mode", callback=one_of(_no_face_modes),
                                 help="Images without a face: skip, whole-image or error."),
+    max_pixels: int | None = typer.Option(None, "--max-pixels", min=1, help="Refuse images "
+                                          "with more pixels (checked before decoding). Default: "
+                                          "$FERKIT_MAX_PIXELS or 64000000."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """Explain what the classifier looked at, for every face in IMAGES."""
     from ferkit.cli._common import emit_json, out_console, warn
     from ferkit.explain import explain_images
+    from ferkit.explain.run import image_inputs
 
     results = explain_images(images, model, output=output, method=method, target=target,
-                             detect=detect, detector=detector, no_face_mode=no_face)
+                             detect=detect, detector=detector, no_face_mode=no_face,
+                             max_pixels=max_pixels)
     for note in sorted({n for r in results for n in r.notes}):
         warn(note)
-    for missing in sorted({str(p) for p in images} - {r.image for r in results}):
+    for missing in sorted({str(p) for p in image_inputs(images)} - {r.image for r in results}):
         warn(f"no face found in {missing}; nothing written (try --no-face-mode whole-image)")
     if as_json:
         emit_json({"model": model or "default", "output": str(output), "faces": results})

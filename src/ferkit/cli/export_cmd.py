@@ -6,11 +6,26 @@ from pathlib import Path
 
 import typer
 
+from ferkit.cli._common import one_of
+
+
+def _formats():
+    from ferkit.export import EXPORT_FORMATS
+
+    return EXPORT_FORMATS
+
+
+def _calibration_methods():
+    from ferkit.export.quantize import CALIBRATION_METHODS
+
+    return CALIBRATION_METHODS
+
 
 def export(
     checkpoint: Path = typer.Argument(..., help="ferkit .safetensors checkpoint or a bundled "
                                       "model name (default, fast)."),
-    format: str = typer.Option("onnx", "--format", "-f", help="Export format (registered name)."),
+    format: str = typer.Option("onnx", "--format", "-f", callback=one_of(_formats),
+                               help="Export format (registered name)."),
     output: Path | None = typer.Option(None, "--output", "-o",
                                        help="Output file (default: checkpoint path, new suffix; "
                                        "./NAME.onnx for a bundled model)."),
@@ -24,6 +39,7 @@ def export(
     calibration_size: int = typer.Option(512, "--calibration-size", min=2,
                                          help="onnx-int8: number of calibration images."),
     calibration_method: str = typer.Option("minmax", "--calibration-method",
+                                           callback=one_of(_calibration_methods),
                                            help="onnx-int8: minmax, entropy or percentile."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:

@@ -9,7 +9,21 @@ from pathlib import Path
 
 import typer
 
-from ferkit.cli._common import emit_json, info, out_console, warn
+from ferkit.cli._common import check_output_dir, emit_json, info, one_of, out_console, warn
+
+
+def _no_face_modes():
+    from ferkit.inference.pipeline import NO_FACE_MODES
+
+    return NO_FACE_MODES
+
+
+def _fraction(value: float) -> float:
+    """--smoothing: the weight of the newest frame, in (0, 1]."""
+    if not 0.0 < value <= 1.0:
+        raise typer.BadParameter(f"{value:g} is not in (0, 1]: it is the weight of the newest "
+                                 "frame (1 = no smoothing, 0.5 = the default)")
+    return value
 
 _MODEL = typer.Option(None, "--model", "-m", help="A bundled model name (default, fast), a "
                       ".safetensors checkpoint or an exported .onnx. Default: the bundled "
@@ -24,46 +38,87 @@ _BACKEND = typer.Option("auto", "--backend", help="Classifier backend: auto (ONN
 _OUTPUT = typer.Option(None, "--output", "-o", help="Write results.json, results.csv, "
                        "annotated images/videos and timeline PNGs into this folder.")
 _JSON = typer.Option(False, "--json", help="Print one JSON document on stdout.")
-_MINCONF = typer.Option(0.0, "--min-confidence", help="Below this top probability the "
-                        "label is 'uncertain'.")
+_MINCONF = typer.Option(0.0, "--min-confidence", min=0.0, max=1.0,
+                        help="Below this top probability the label is 'uncertain'.")
 _TTA = typer.Option(False, "--flip-tta", help="Average with the mirrored face.")
-_STRIDE = typer.Option(1, "--stride", help="Video: process every N-th frame.")
-_EVERY = typer.Option(3, "--detect-every", help="Video: run the detector every K-th processed "
-                      "frame; the tracker carries boxes in between (1 = every frame).")
-_EMA = typer.Option(0.5, "--smoothing", help="Video: EMA weight of the newest probabilities "
-                    "per track (1 = no smoothing).")
-_MAXF = typer.Option(None, "--max-frames", help="Video: stop after N processed frames.")
-_THREADS = typer.Option(0, "--threads", help="Classifier CPU threads. 0 = auto: 1 when a video or "
-                        "camera is read (per-frame batches are tiny; extra threads only contend "
-                        "with OpenCV), the torch default otherwise.")
-_NOFACE = typer.Option("skip", "--no-face-mode", help="Images without a detected face: skip "
-                       "(empty result), whole-image (classify the whole image) or error.")
+_STRIDE = typer.Option(1, "--stride", min=1, help="Video: process every N-th frame.")
+_EVERY = typer.Option(3, "--detect-every", min=1,
+                      help="Video: run the detector every K-th processed frame; the tracker "
+                      "carries boxes in between (1 = every frame).")
+_EMA = typer.Option(0.5, "--smoothing", callback=_fraction,
+                    help="Video: EMA weight of the newest probabilities per track, in (0, 1] "
+                    "(1 = no smoothing).")
+_MAXF = typer.Option(None, "--max-frames", min=1, help="Video: stop after N processed frames.")
+_THREADS = typer.Option(0, "--threads", min=0,
+                        help="Classifier CPU threads. 0 = auto: 1 when a video or camera is "
+                        "read (per-frame batches are tiny; extra threads only contend with "
+                        "OpenCV), the torch default otherwise.")
+_NOFACE = typer.Option("skip", "--no-face-mode", callback=one_of(_no_face_modes),
+                       help="Images without a detected face: skip (empty result), whole-image "
+                       "(classify the whole image) or error.")
+_MAXPIX = typer.Option(None, "--max-pixels", min=1, help="Refuse images with more pixels than "
+                       "this (read from the header, before decoding; guards against "
+                       "decompression bombs). Default: $FERKIT_MAX_PIXELS or 64000000.")
 
 
 def _pipeline(model, detector, yunet_model, detector_option, backend, min_confidence,
-              flip_tta, no_face_mode, threads=None):
-    from ferkit.config import parse_overrides
+              flip_tta, no_face_mode, threads=None, max_pixels=None):
     from ferkit.inference.pipeline import Pipeline
 
-    options = parse_overrides(list(detector_option))
+    options = _detector_options(detector, detector_option)
     if yunet_model is not None:
+        if detector != "yunet":
+            raise typer.BadParameter(f"it is for --detector yunet, but the detector is "
+                                     f"{detector!r}; add --detector yunet or drop it",
+                                     param_hint="--yunet-model")
         options["model_path"] = str(yunet_model)
     return Pipeline(model, detector=detector, backend=backend, min_confidence=min_confidence,
                     flip_tta=flip_tta, no_face_mode=no_face_mode, detector_options=options,
-                    backend_options={"threads": threads} if threads else None)
+                    backend_options={"threads": threads} if threads else None,
+                    max_pixels=max_pixels)
+
+
+def _detector_options(detector: str, items: list[str]) -> dict:
+    """-D KEY=VALUE checked against the detector's parameters: a bad one is a usage error."""
+    from ferkit.config import parse_overrides
+    from ferkit.errors import ConfigError
+    from ferkit.faces import DETECTORS
+    from ferkit.faces.options import check_detector_options
+
+    try:
+        return check_detector_options(detector, DETECTORS.get(detector),
+                                      parse_overrides(list(items)))
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="-D/--detector-option") from None
+
+
+def _refuse_oversized(inputs, max_pixels: int | None) -> None:
+    """When every input is an over-limit image, fail before loading any model (a bomb costs
+    milliseconds); otherwise those files are reported one by one during the run."""
+    from ferkit.errors import MediaError
+    from ferkit.imagelimits import check_file
+    from ferkit.inference.video import is_video
+
+    if any(is_video(p) for p in inputs):
+        return
+    problems = []
+    for path in inputs:
+        problem = check_file(path, max_pixels)
+        if problem is None:
+            return
+        problems.append(problem)
+    raise MediaError(problems[0] if len(problems) == 1 else
+                     f"all {len(problems)} inputs are over the pixel limit; first: {problems[0]}")
 
 
 def _threads(threads: int, video: bool) -> int | None:
     """Classifier threads: --threads, else 1 for video/camera, else None (backend default)."""
-    from ferkit.errors import ConfigError
-
-    if threads < 0:
-        raise ConfigError(f"--threads must be >= 0, got {threads}")
     return threads or (1 if video else None)
 
 
 def _finish(run, report, json_out: bool) -> None:
-    """Print results (table or JSON); exit 1 only if every input failed."""
+    """Print results (table or JSON); exit 1 only if every input failed, 130/143 when a
+    signal stopped the run (after printing and writing what was done)."""
     from ferkit.errors import MediaError
 
     if report.inputs and len(report.failures) == report.inputs:
@@ -74,9 +129,15 @@ def _finish(run, report, json_out: bool) -> None:
         emit_json(run.document(report))
     else:
         _print_table(report)
-    if report.outputs:
+    if "json" in report.outputs:
         info(f"wrote {Path(report.outputs['json']).parent}/ (results.json, results.csv, "
              f"annotations)")
+    if report.stopped_by is not None:
+        from ferkit.interrupt import Interrupted
+
+        kept = ("; the results so far are complete in the files above" if "json" in
+                report.outputs else "; the results so far are shown above")
+        raise Interrupted(report.stop_note + kept, report.stopped_by)
 
 
 def _short(source: str) -> str:
@@ -130,7 +191,7 @@ def register(app: typer.Typer) -> None:
         output: Path | None = _OUTPUT, json_out: bool = _JSON,
         min_confidence: float = _MINCONF, flip_tta: bool = _TTA, stride: int = _STRIDE,
         detect_every: int = _EVERY, smoothing: float = _EMA, max_frames: int | None = _MAXF,
-        no_face_mode: str = _NOFACE, threads: int = _THREADS,
+        no_face_mode: str = _NOFACE, threads: int = _THREADS, max_pixels: int | None = _MAXPIX,
     ) -> None:
         """Detect faces and predict emotions in photos, folders and video files."""
         from ferkit.inference.outputs import PredictRun, RunOptions
@@ -140,10 +201,12 @@ def register(app: typer.Typer) -> None:
         paths = [*(paths or []), *([SAMPLE_IMAGE] if sample else [])]
         if not paths:
             raise typer.BadParameter("give at least one PATH (or --sample)", param_hint="PATHS")
+        check_output_dir(output)
         inputs = expand_inputs(paths)
+        _refuse_oversized(inputs, max_pixels)
         n_threads = _threads(threads, any(is_video(p) for p in inputs))
         pipe = _pipeline(model, detector, yunet_model, detector_option, backend,
-                         min_confidence, flip_tta, no_face_mode, n_threads)
+                         min_confidence, flip_tta, no_face_mode, n_threads, max_pixels)
         options = RunOptions(stride=stride, detect_every=detect_every, ema_alpha=smoothing,
                              max_frames=max_frames)
         on_failure = (lambda src, msg: warn(f"skipped {src}: {msg}")) if len(inputs) > 1 else None
@@ -152,7 +215,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("live")
     def live(
-        camera: int = typer.Option(0, "--camera", "-c", help="Camera index."),
+        camera: int = typer.Option(0, "--camera", "-c", min=0, help="Camera index (0 = the "
+                                   "first camera)."),
         model: str | None = _MODEL, detector: str = _DETECTOR, yunet_model: Path | None = _YUNET,
         detector_option: list[str] = _DOPT, backend: str = _BACKEND,
         output: Path | None = _OUTPUT, json_out: bool = _JSON,
@@ -166,6 +230,7 @@ def register(app: typer.Typer) -> None:
         """Webcam emotions in real time (Ctrl-C or q stops; same code path as video files)."""
         from ferkit.inference.outputs import PredictRun, RunOptions
 
+        check_output_dir(output)
         show = bool(os.environ.get("DISPLAY")) if window is None else window
         pipe = _pipeline(model, detector, yunet_model, detector_option, backend,
                          min_confidence, False, "skip", _threads(threads, True))

@@ -21,10 +21,12 @@ def register(app: typer.Typer) -> None:
                                    "packaged recipe name ('ferkit configs' lists them). "
                                    "Default without --model: fine-tune the bundled model."),
         output: Path = typer.Option(None, "--output", "-o", help="Run directory."),
-        resume: bool = typer.Option(False, "--resume", help="Continue the run in --output."),
+        resume: bool = typer.Option(False, "--resume", help="Continue the run in --output "
+                                    "(stopped by Ctrl-C, SIGTERM or a crash) where it stopped."),
         json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         """Train a model (Lightning; CPU, GPU or DDP) and write a run directory."""
+        from ferkit.errors import ConfigError
         from ferkit.recipes import DEFAULT_RECIPE
         from ferkit.train import load_train_config, train
         from ferkit.train.crossval import CrossValResult
@@ -33,10 +35,11 @@ def register(app: typer.Typer) -> None:
         overrides = list(overrides or [])
         if resume:
             if output is None:
-                from ferkit.errors import ConfigError
-
                 raise ConfigError("--resume needs --output RUN_DIR (the run to continue)")
-            cfg = load_resume_config(output, overrides)
+            if config is not None:
+                raise ConfigError("--resume uses the run's own RUN_DIR/config.yaml; drop "
+                                  f"--config {str(config)!r}")
+            cfg = load_resume_config(output, overrides, model=model, data=data)
         else:
             names_model = any(o.split("=", 1)[0].strip() == "model.name" for o in overrides)
             if config is None and model is None and not names_model:

@@ -25,7 +25,7 @@ from ferkit.checkpoint import load_model
 from ferkit.errors import ConfigError
 from ferkit.eval.calibration import nll, reliability_bins, softmax
 from ferkit.eval.metrics import compute_metrics
-from ferkit.io import atomic_write_json, to_jsonable
+from ferkit.io import atomic_write_json, check_writable_dir, to_jsonable
 
 #: bump when a field is renamed or removed (adding fields keeps the version)
 SCHEMA_VERSION = 1
@@ -123,15 +123,21 @@ def evaluate(checkpoint: str | os.PathLike[str], data: Any, split: str | None = 
     With ``output``, writes ``report.json``, ``confusion_matrix.{json,png}``, ``per_class.png``,
     ``reliability.png`` (and ``tsne.png`` with ``tsne=True``) there.
     """
+    from ferkit.device import check_device
     from ferkit.ensemble.tta import DEFAULT_CROP_FRACTION, get_tta, predict_logits
     from ferkit.eval.crossdata import match_labels, pick_split
 
     get_tta(tta)  # unknown mode → UnknownNameError before any work
+    check_device(device)
+    if output is not None:
+        check_writable_dir(output)
     source = str(checkpoint)
-    checkpoint = resolve_model(checkpoint)  # a bundled name → the file predict runs
+    # a bundled name → the file predict runs (its float checkpoint when t-SNE needs features)
+    checkpoint = resolve_model(checkpoint, "torch" if tsne else "auto")
     if tsne and (Path(checkpoint).suffix == ".onnx" or detect):
-        raise ConfigError("--tsne needs the model's features on dataset images: evaluate the "
-                          ".safetensors checkpoint, without --detect")
+        raise ConfigError(f"--tsne needs the model's features on dataset images: evaluate the "
+                          f".safetensors checkpoint that {str(checkpoint)!r} was exported from, "
+                          "without --detect")
     if detect and tta not in ("none", "flip"):
         raise ConfigError(f"--detect supports --tta none or flip (as predict does), not {tta!r}")
     model, meta = _load_classifier(checkpoint, device)

@@ -39,25 +39,46 @@ def _as_face_crop(image_bgr: np.ndarray, in_chans: int) -> np.ndarray:
     return cv2.cvtColor(image_bgr, code)
 
 
+def image_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Image files as given, folders expanded to their images; a video is an error."""
+    from ferkit.errors import MediaError
+    from ferkit.inference.video import expand_inputs, is_video
+
+    given = list(paths)
+    out = expand_inputs(given)
+    videos = [p for p in out if is_video(p)]
+    if videos and any(Path(p).is_file() and is_video(p) for p in given):
+        raise MediaError(f"{str(videos[0])!r} is a video; explain works on images (extract a "
+                         "frame first)")
+    out = [p for p in out if not is_video(p)]
+    if not out:
+        raise MediaError(f"no images among {', '.join(map(str, given))} (only videos)")
+    return out
+
+
 def explain_images(paths: Iterable[str | os.PathLike[str]], model: Any = None, *,
                    output: str | os.PathLike[str] = "explain", method: str = "gradcam",
                    target: str = PREDICTED, detect: bool = True, detector: str = "haar",
-                   no_face_mode: str = "skip") -> list[FaceExplanation]:
+                   no_face_mode: str = "skip",
+                   max_pixels: int | None = None) -> list[FaceExplanation]:
     """Write ``<output>/<image stem>_face<i>.png`` for every face; return what was written.
 
-    ``model``: a checkpoint path (or None for the bundled default), resolved like ``predict``.
+    ``paths``: image files or folders (their images, recursively). ``model``: a checkpoint
+    path (or None for the bundled default), resolved like ``predict``.
     """
     from ferkit.faces import crop_faces
     from ferkit.inference.pipeline import Pipeline
     from ferkit.inference.video import read_image
+    from ferkit.io import check_writable_dir
 
     EXPLAINERS.get(method)  # fail on a bad method before loading anything
+    check_writable_dir(output)
+    images = image_inputs(paths)
     pipe = Pipeline(model, detector=detector, backend="torch", no_face_mode=no_face_mode)
     net, info = pipe.backend.model, pipe.backend.info
     out_dir, results = Path(output), []
-    for raw in paths:
-        path = Path(raw)
-        image = read_image(path)
+    for path in images:
+        image = read_image(path, max_pixels)
         if detect:
             dets, _ = pipe.find_faces(image, str(path))
             crops, _ = crop_faces(image, dets, info, pipe.align)

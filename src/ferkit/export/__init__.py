@@ -56,6 +56,7 @@ def export_model(checkpoint: str | os.PathLike[str], format: str = "onnx",
     from pathlib import Path
 
     from ferkit.bundled import BUNDLED, is_bundled_name, resolve_model
+    from ferkit.io import check_writable_file
 
     fn = EXPORT_FORMATS.get(format)
     if checkpoint is not None and is_bundled_name(checkpoint):
@@ -65,6 +66,8 @@ def export_model(checkpoint: str | os.PathLike[str], format: str = "onnx",
         checkpoint = BUNDLED.get(name).path("torch")
     else:
         checkpoint = resolve_model(checkpoint, "torch")  # a mistyped name → did-you-mean
+    if out_path is not None:  # before the export's minutes of work, not after
+        check_writable_file(out_path)
     return fn(checkpoint, out_path, **options)
 
 

@@ -13,7 +13,9 @@ here beyond feeding it ferkit's own preprocessing and carrying the ferkit metada
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -159,12 +161,13 @@ def _quantize(float_path: Path, pre_path: Path, out: Path, images: np.ndarray, m
             x = next(self._it, None)
             return None if x is None else {meta.input_name: x}
 
-    try:
-        quant_pre_process(str(float_path), str(pre_path))
-        quantize_static(str(pre_path), str(out), Reader(), quant_format=QuantFormat.QDQ,
-                        per_channel=per_channel, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8,
-                        calibrate_method=getattr(CalibrationMethod, attr))
+    try:  # ORT's histogram calibrators print() progress: stdout is reserved for --json
+        with contextlib.redirect_stdout(sys.stderr):
+            quant_pre_process(str(float_path), str(pre_path))
+            quantize_static(str(pre_path), str(out), Reader(), quant_format=QuantFormat.QDQ,
+                            per_channel=per_channel, activation_type=QuantType.QUInt8,
+                            weight_type=QuantType.QInt8,
+                            calibrate_method=getattr(CalibrationMethod, attr))
     except Exception as exc:  # ORT raises many types; one line for the user
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ExportError(f"INT8 quantization failed: {type(exc).__name__}: {first}") from None

@@ -61,7 +61,10 @@ def create_detector(name: str | Detector, **options: Any) -> Detector:
     """
     if isinstance(name, Detector):
         return name
+    from ferkit.faces.options import check_detector_options
+
     factory = DETECTORS.get(name)
+    options = check_detector_options(name, factory, options)
     try:
         return factory(**options)
     except TypeError as exc:

@@ -34,12 +34,18 @@ class YuNetDetector(Detector):
             )
         if not Path(model_path).is_file():
             raise ConfigError(f"YuNet model file {str(model_path)!r} does not exist")
-        try:
-            self.model = cv2.FaceDetectorYN.create(str(model_path), "", (320, 320),
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        try:  # a probe run: another ONNX model loads fine and fails only at the first detect
+            self.model = cv2.FaceDetectorYN.create(str(model_path), "", (32, 32),
                                                    score_threshold, nms_threshold, top_k)
-        except cv2.error as exc:
-            first = str(exc).strip().splitlines()[-1]
-            raise ConfigError(f"cannot load YuNet model {str(model_path)!r}: {first}") from None
+            self.model.detect(np.zeros((32, 32, 3), np.uint8))
+        except cv2.error:
+            raise ConfigError(f"YuNet model {str(model_path)!r} is not a YuNet face detector "
+                              "OpenCV can run; pass face_detection_yunet_2023mar.onnx from the "
+                              "OpenCV model zoo") from None
+        finally:
+            cv2.utils.logging.setLogLevel(level)
         self.max_side, self.detect_scale = max_side, detect_scale
 
     def detect(self, image_bgr: np.ndarray) -> list[Detection]:

@@ -255,8 +255,11 @@ class RunReport:
     images: list[ImageResult] = field(default_factory=list)
     videos: list[VideoResult] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
-    outputs: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
     inputs: int = 0
+    #: the signal (SIGINT/SIGTERM) that stopped the run early, else None
+    stopped_by: int | None = None
+    stop_note: str = ""
 
 
 class PredictRun:
@@ -264,8 +267,12 @@ class PredictRun:
 
     Files written (when ``output_dir`` is given): ``results.csv`` (one row per face per
     image/frame), ``results.json`` (the same document ``--json`` prints), ``annotated/`` images,
-    ``<video>_annotated.mp4`` and ``<video>_timeline.png``. An input that cannot be read is
-    recorded as a failure (``on_failure`` is called at once) and the run goes on.
+    ``<video>_annotated.mp4`` and ``<video>_timeline.png`` (names made unique when two inputs
+    share a file name; ``outputs.annotated`` maps each image to its annotated copy). An input
+    that cannot be read is recorded as a failure (``on_failure`` is called at once) and the run
+    goes on. SIGINT/SIGTERM stop the run after the current frame: the video so far keeps its
+    outputs and gets ``error`` "interrupted ...", later inputs are skipped, the files are
+    written, and ``report.stopped_by`` tells the caller which signal it was.
     """
 
     def __init__(self, pipeline, output_dir: str | os.PathLike[str] | None = None,
@@ -277,20 +284,31 @@ class PredictRun:
         self.on_failure, self.on_frame = on_failure, on_frame
         self.csv: CsvWriter | None = None
         self._names: set[str] = set()
+        self._stems: set[str] = set()
+        self.stop = None
 
     def run(self, inputs: list[str | os.PathLike[str] | int]) -> RunReport:
         from ferkit.inference.video import is_video
+        from ferkit.interrupt import StopRequest
 
         report = RunReport(inputs=len(inputs))
         if self.out is not None:
             self.out.mkdir(parents=True, exist_ok=True)
             self.csv = CsvWriter(self.out / "results.csv", self.pipeline.labels)
         try:
-            images = [p for p in inputs if not isinstance(p, int) and not is_video(p)]
-            self._images(images, report)
-            for src in inputs:
-                if isinstance(src, int) or is_video(src):
-                    self._video(src, report)
+            with StopRequest() as self.stop:
+                images = [p for p in inputs if not isinstance(p, int) and not is_video(p)]
+                self._images(images, report)
+                for src in inputs:
+                    if self.stop.requested:
+                        break
+                    if isinstance(src, int) or is_video(src):
+                        self._video(src, report)
+            if self.stop.requested:
+                done = len(report.images) + len(report.videos)
+                report.stopped_by = self.stop.signum
+                report.stop_note = (f"stopped by {self.stop.name} after {done} of "
+                                    f"{len(inputs)} inputs")
         finally:
             if self.csv is not None:
                 self.csv.close()
@@ -314,14 +332,29 @@ class PredictRun:
             report.images.append(result)
             if result.error is not None:
                 self._fail(report, result.source, result.error)
-                continue
-            if self.csv is not None:
-                self.csv.write(result)
-            if self.out is not None and self.options.annotate:
-                name = self._unique(Path(result.source).stem + Path(result.source).suffix)
-                write_image(self.out / "annotated" / name, annotate(image, result.faces))
-            if self.on_frame is not None:
-                self.on_frame(None, result)
+            else:
+                self._image_outputs(result, image, report)
+            if self.stop is not None and self.stop.requested:
+                break
+
+    def _image_outputs(self, result: ImageResult, image: np.ndarray, report: RunReport) -> None:
+        if self.csv is not None:
+            self.csv.write(result)
+        if self.out is not None and self.options.annotate:
+            name = self._unique(Path(result.source).stem + Path(result.source).suffix)
+            path = write_image(self.out / "annotated" / name, annotate(image, result.faces))
+            report.outputs.setdefault("annotated", {})[result.source] = str(path)
+        if self.on_frame is not None:
+            self.on_frame(None, result)
+
+    def unique_stem(self, stem: str) -> str:
+        """``stem``, or ``stem_2``, ``stem_3``... when another input already used it."""
+        candidate, n = stem, 1
+        while candidate in self._stems:
+            n += 1
+            candidate = f"{stem}_{n}"
+        self._stems.add(candidate)
+        return candidate
 
     def _unique(self, name: str) -> str:
         stem, suffix = Path(name).stem, Path(name).suffix.lower()
@@ -354,7 +387,13 @@ class PredictRun:
             report.videos.append(VideoResult(reader.source, error=str(exc)))
             self._fail(report, reader.source, str(exc))
             return
-        report.videos.append(dataclasses.replace(result, outputs=writer.close(ok=True)))
+        error = None
+        if self.stop is not None and self.stop.requested:
+            total = f" of {reader.frame_count}" if reader.frame_count else ""
+            error = (f"interrupted by {self.stop.name} after {result.frames_read}{total} frames; "
+                     "the results cover those frames")
+        report.videos.append(dataclasses.replace(result, outputs=writer.close(ok=True),
+                                                 error=error))
 
 
 class _VideoOutputs:
@@ -365,11 +404,13 @@ class _VideoOutputs:
         self.timeline = Timeline(run.pipeline.labels)
         stem = Path(reader.source).stem if not reader.is_camera else reader.source.replace(
             ":", "")
-        self.stem = stem
+        self.stem = run.unique_stem(stem)  # a/clip.mp4 and b/clip.mp4 → clip, clip_2
         self.sink: VideoSink | None = None
         self.display = _Display() if run.options.window else None
 
     def frame(self, frame, result: ImageResult) -> None:
+        from ferkit.inference.video import StopVideo
+
         run = self.run
         if run.csv is not None:
             run.csv.write(result)
@@ -386,6 +427,8 @@ class _VideoOutputs:
             self.display.show(drawn if drawn is not None else annotate(frame.image, result.faces))
         if run.on_frame is not None:
             run.on_frame(frame, result)
+        if run.stop is not None and run.stop.requested:
+            raise StopVideo  # after this frame is fully written
 
     def close(self, ok: bool) -> dict[str, str]:
         outputs: dict[str, str] = {}

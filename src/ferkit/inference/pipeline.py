@@ -30,6 +30,7 @@ from ferkit.errors import ConfigError, MediaError, NoFaceError
 from ferkit.faces import DETECTORS, AlignConfig, Detection, create_detector, crop_faces
 from ferkit.faces.align import whole_image_box
 from ferkit.inference.backends import Backend, load_backend
+from ferkit.inference.tiling import detect_faces
 from ferkit.inference.tracking import EmaSmoother, IouTracker
 from ferkit.inference.video import Frame, StopVideo, VideoReader, as_bgr, read_image
 from ferkit.types import BBox, FaceResult, ImageResult, TrackSummary, VideoResult
@@ -68,7 +69,8 @@ class Pipeline:
                  min_confidence: float = 0.0, flip_tta: bool = False,
                  no_face_mode: str = "skip", align: AlignConfig | None = None,
                  detector_options: dict[str, Any] | None = None, batch_size: int = 64,
-                 backend_options: dict[str, Any] | None = None) -> None:
+                 backend_options: dict[str, Any] | None = None,
+                 max_pixels: int | None = None) -> None:
         if not 0.0 <= min_confidence <= 1.0:
             raise ConfigError(f"min_confidence must be in [0, 1], got {min_confidence}")
         if no_face_mode not in NO_FACE_MODES:
@@ -76,9 +78,15 @@ class Pipeline:
                               f"got {no_face_mode!r}")
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        if max_pixels is not None and max_pixels < 1:
+            raise ConfigError(f"max_pixels must be >= 1, got {max_pixels}")
+        self.max_pixels = max_pixels  # None: ferkit.imagelimits' default (64 MP)
         self.backend = resolve_backend(model, backend, **(backend_options or {}))
         self.detector = create_detector(detector, **(detector_options or {}))
         self.video_detector = _video_detector(detector, detector_options or {}, self.detector)
+        # photos far above the detector's working size are also searched in tiles, unless the
+        # user chose the working size (-D max_side=N) themselves
+        self.tiles = "max_side" not in (detector_options or {})
         self.min_confidence, self.flip_tta = float(min_confidence), bool(flip_tta)
         self.no_face_mode, self.batch_size = no_face_mode, batch_size
         self.align = align or AlignConfig()
@@ -93,18 +101,24 @@ class Pipeline:
                 "backend": type(self.backend).__name__, "detector": self.detector.name,
                 "labels": list(self.labels), "min_confidence": self.min_confidence,
                 "flip_tta": self.flip_tta, "no_face_mode": self.no_face_mode,
+                "large_photo_tiles": self.tiles,
                 "align": {"margin": self.align.margin, "min_face": self.align.min_face,
                           "rotate": self.align.rotate}}
 
     # -- building blocks ---------------------------------------------------------------------
     def find_faces(self, image: np.ndarray, source: str = "") -> tuple[list[Detection], bool]:
         """(detections, whole_image): applies ``no_face_mode`` when the detector finds none."""
-        dets = self.detector.detect(image)
+        dets = detect_faces(self.detector, image, tiles=self.tiles)
         if dets or self.no_face_mode == "skip":
             return dets, False
         if self.no_face_mode == "error":
             raise NoFaceError(f"no face found in {source or 'the image'}")
         h, w = image.shape[:2]
+        smallest = max(8, self.align.min_face)
+        if min(h, w) < smallest:  # a 1x1 pixel "face" would be upscaled and labelled
+            raise NoFaceError(f"no face found in {source or 'the image'}, and at {w}×{h} px it "
+                              f"is too small to classify as a whole (--no-face-mode "
+                              f"whole-image needs at least {smallest} px per side)")
         return [Detection(whole_image_box(w, h), 0.0)], True
 
     def classify(self, image: np.ndarray, faces: list[Detection | BBox]
@@ -127,12 +141,14 @@ class Pipeline:
                           detection_score=score, **extra)
 
     # -- images ------------------------------------------------------------------------------
-    def predict_image(self, image: np.ndarray | str | os.PathLike[str],
-                      source: str | None = None) -> ImageResult:
-        """Classify every face of one image (BGR/gray/BGRA uint8 array, or a file path)."""
+    def predict_image(self, image: Any, source: str | None = None) -> ImageResult:
+        """Classify every face of one image: a file path, a ``PIL.Image`` (RGB, as Pillow
+        decodes) or a uint8 numpy array in OpenCV's BGR order (or gray/BGRA)."""
         if isinstance(image, (str, os.PathLike)):
             source = source or str(image)
-            image = read_image(image)
+            image = read_image(image, self.max_pixels)
+        elif _is_pil(image):
+            image = _pil_to_bgr(image)
         image = as_bgr(image)
         result = next(self._classify_batch([(source or "<array>", image)]))[0]
         if self.no_face_mode == "error" and result.error is not None:
@@ -147,7 +163,7 @@ class Pipeline:
         pending: list[tuple[str, np.ndarray | str]] = []
         for path in paths:
             try:
-                pending.append((str(path), read_image(path)))
+                pending.append((str(path), read_image(path, self.max_pixels)))
             except MediaError as exc:
                 pending.append((str(path), str(exc)))
             if len(pending) >= MAX_PENDING_IMAGES:
@@ -270,6 +286,16 @@ class Pipeline:
                            reader.frames_read, processed, with_faces, n_faces,
                            options.get("stride", 1), options.get("detect_every", 1),
                            summary.tracks())
+
+
+def _is_pil(image: Any) -> bool:
+    return type(image).__module__.startswith("PIL.") and hasattr(image, "convert")
+
+
+def _pil_to_bgr(image: Any) -> np.ndarray:
+    """A PIL image (any mode) → BGR uint8: Pillow's arrays are RGB, detectors expect BGR."""
+    rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return np.ascontiguousarray(rgb[:, :, ::-1])
 
 
 def _video_detector(name: str | Any, options: dict[str, Any], default: Any) -> Any:

@@ -134,7 +134,7 @@ class EmaSmoother:
     """Per-track exponential moving average of probability vectors (renormalised to sum 1)."""
 
     def __init__(self, alpha: float = 0.5) -> None:
-        check_range("alpha", alpha, 0.0, 1.0, lo_open=True)
+        check_range("ema_alpha (--smoothing)", alpha, 0.0, 1.0, lo_open=True)
         self.alpha = alpha
         self.state: dict[int, np.ndarray] = {}
 

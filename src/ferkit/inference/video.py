@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -42,12 +43,28 @@ def read_image(path: str | os.PathLike[str], max_pixels: int | None = None) -> n
 
     p = Path(path)
     if not p.is_file():
-        raise MediaError(f"image {str(p)!r} does not exist")
+        raise MediaError(not_a_file(path, "image"))
     try:
         data = np.fromfile(str(p), dtype=np.uint8)  # handles non-ASCII paths, unlike imread
     except OSError as exc:
         raise MediaError(f"cannot read image {str(p)!r}: {exc.strerror or exc}") from None
     return decode_bgr(data, repr(str(p)), max_pixels)
+
+
+def not_a_file(raw: str | os.PathLike[str], what: str = "input") -> str:
+    """Why ``raw`` cannot be read as a media file, said precisely (a URL, a folder, a device...)."""
+    text = os.fspath(raw)
+    if re.match(r"^[a-z][a-z0-9+.-]*:/", str(text), re.IGNORECASE):
+        url = re.sub(r"^([a-z][a-z0-9+.-]*):/(?!/)", r"\1://", str(text), flags=re.I)
+        return (f"{what} {url!r} is a URL; ferkit reads local files only: download it first "
+                "and pass the file")  # (Path() turns "https://" into "https:/")
+    p = Path(text)
+    if p.is_dir():
+        return f"{what} {text!r} is a folder; pass an image file (or the folder to predict)"
+    if p.exists():
+        return (f"{what} {text!r} is not a regular file (a device, pipe or socket); pass an "
+                "image or video file")
+    return f"{what} {text!r} does not exist"
 
 
 def as_bgr(image: np.ndarray) -> np.ndarray:
@@ -84,7 +101,7 @@ def expand_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         elif p.is_file():
             out.append(p)
         else:
-            raise MediaError(f"input {str(p)!r} does not exist")
+            raise MediaError(not_a_file(raw))
     if not out:
         raise MediaError("no input given: pass image files, folders or videos")
     return out
@@ -126,8 +143,10 @@ class VideoReader:
 
         self.is_camera = isinstance(source, int)
         self.source = f"camera:{source}" if self.is_camera else str(source)
+        if self.is_camera and source < 0:  # OpenCV segfaults on some negative indices
+            raise MediaError(f"camera index {source} is negative; use 0 for the first camera")
         if not self.is_camera and not Path(source).is_file():
-            raise MediaError(f"video {self.source!r} does not exist")
+            raise MediaError(not_a_file(source, "video"))
         self.cap = _open_quietly(source if self.is_camera else str(source))
         if not self.cap.isOpened():
             self.cap.release()

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ferkit.errors import ConfigError, FerkitError
+from ferkit.interrupt import Interrupted
 
 HEARTBEAT_S = 30.0
 STALE_S = 300.0  # a remote worker silent this long is presumed dead
@@ -281,9 +282,17 @@ def run_worker(study, *, suggest: Callable[[Any], dict[str, Any]],
                     value = objective(trial, values)
             except optuna.TrialPruned:
                 state = TrialState.PRUNED
-            except (KeyboardInterrupt, SystemExit):
+            except (KeyboardInterrupt, SystemExit, Interrupted) as exc:
+                # Ctrl-C / SIGTERM (train() turns them into Interrupted): the trial is failed
+                # and re-enqueued, so re-running the command redoes it; then the worker stops
                 fail_and_retry(study, trial_frozen(study, trial), "interrupted")
-                raise
+                if isinstance(exc, SystemExit) and not isinstance(exc, Interrupted):
+                    raise
+                signum = getattr(exc, "signum", signal.SIGINT)
+                raise Interrupted(
+                    f"search stopped by {signal.Signals(signum).name} during trial "
+                    f"{trial.number}; the trial was failed and re-enqueued: run the same command "
+                    "again to continue the study", signum) from None
             except FerkitError as exc:
                 state = TrialState.FAIL
                 trial.set_user_attr("ferkit_failed", str(exc))

@@ -138,6 +138,8 @@ class ResumeState(Callback):
     def __init__(self, run_dir: Path, every_n_steps: int = 200) -> None:
         self.path = Path(run_dir) / RESUME_FILE
         self.every_n_steps = every_n_steps
+        self.saved_step: int | None = None  # global step of the newest state on disk
+        self.saved_epoch: int | None = None
 
     def _save(self, trainer: L.Trainer) -> None:
         if trainer.is_global_zero:
@@ -145,6 +147,19 @@ class ResumeState(Callback):
                 trainer.save_checkpoint(tmp, weights_only=False)
         else:  # other ranks still take part (strategy barriers), but write nothing
             trainer.save_checkpoint(os.devnull, weights_only=False)
+        self.saved_step, self.saved_epoch = trainer.global_step, trainer.current_epoch
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule,
+                     exception: BaseException) -> None:
+        """SIGTERM (and SIGINT, which ``ferkit.train`` forwards as SIGTERM): Lightning stops
+        after the current batch and raises SIGTERMException; save the steps since the last save
+        so the run resumes exactly there. Mid-validation the state is not at a step boundary:
+        the last save stands."""
+        from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+        if (isinstance(exception, SIGTERMException) and not trainer.validating
+                and trainer.global_step > 0 and trainer.global_step != self.saved_step):
+            self._save(trainer)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         n = self.every_n_steps

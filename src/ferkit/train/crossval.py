@@ -78,7 +78,7 @@ def cross_validate(cfg: TrainConfig, *, progress: bool | None = None, log_fn=Non
 
     t_start = time.perf_counter()
     cfg.validate_names()
-    run_dir = prepare_run_dir(cfg, False)
+    run_dir, _ = prepare_run_dir(cfg, False)
     cfg.output = str(run_dir)
     write_run_files(run_dir, cfg)
     seed_everything(cfg.seed)
@@ -88,7 +88,7 @@ def cross_validate(cfg: TrainConfig, *, progress: bool | None = None, log_fn=Non
         fcfg = copy.deepcopy(cfg)
         fcfg.data.folds = 0
         fcfg.output = str(run_dir / f"fold{i}")
-        fold_dir = prepare_run_dir(fcfg, False)
+        fold_dir, _ = prepare_run_dir(fcfg, False)
         if log_fn:
             by = ", by subject" if fold["by_subject"] else ""
             log_fn(f"fold {i + 1}/{cfg.data.folds}: {fold['n_train']} train, {fold['n_val']} "

@@ -70,8 +70,15 @@ def default_run_dir(cfg: TrainConfig) -> Path:
     return Path("runs") / f"{cfg.model.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def prepare_run_dir(cfg: TrainConfig, resume: bool) -> Path:
-    """Create the run directory; refuse to overwrite a finished or resumable run by accident."""
+def prepare_run_dir(cfg: TrainConfig, resume: bool, log_fn=None) -> tuple[Path, bool]:
+    """Create the run directory; refuse to overwrite a finished or resumable run by accident.
+
+    Returns ``(run_dir, resume)``. A folder left by a start that saved no training state (a
+    failed start, Ctrl-C while loading data) holds no progress: a fresh run reuses it, and
+    ``--resume`` there starts from the beginning with the saved config.
+    """
+    from ferkit.io import check_writable_dir
+
     run_dir = Path(cfg.output) if cfg.output else default_run_dir(cfg)
     os.environ[RUN_DIR_ENV] = str(run_dir)  # inherited by DDP child processes
     state = run_dir / RESUME_FILE
@@ -79,27 +86,90 @@ def prepare_run_dir(cfg: TrainConfig, resume: bool) -> Path:
         pass  # rank 0 already checked and created it
     elif resume:
         if not state.is_file():
-            raise ConfigError(f"--resume: {str(state)!r} does not exist; nothing to resume in "
-                              f"{str(run_dir)!r}")
-    elif (run_dir / "config.yaml").exists():
+            if not (run_dir / "config.yaml").is_file():
+                raise ConfigError(f"--resume: {str(run_dir)!r} holds no run (no config.yaml); "
+                                  "pass the --output folder of the run to continue")
+            if log_fn:
+                log_fn(f"note: {str(run_dir)!r} was stopped before its first checkpoint; "
+                       "starting it from the beginning")
+            resume = False
+    elif state.exists() or (run_dir / "result.json").exists():
         raise ConfigError(f"run directory {str(run_dir)!r} already holds a run; pass --resume to "
                           "continue it or choose another --output")
+    elif (run_dir / "config.yaml").exists() and log_fn:
+        log_fn(f"note: reusing {str(run_dir)!r}, left by a run that saved no progress")
+    check_writable_dir(run_dir, "--output")
     run_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir
+    for stale in (run_dir / RESUME_FILE).parent.glob(f".{Path(RESUME_FILE).name}.*.tmp"):
+        stale.unlink(missing_ok=True)  # a save cut short by SIGKILL / power loss
+    return run_dir, resume
 
 
-def load_resume_config(run_dir: str | Path, overrides: list[str] | tuple[str, ...] = ()
-                       ) -> TrainConfig:
-    """The config a run was started with (``RUN_DIR/config.yaml``), plus optional overrides."""
+#: settings a resumed run may change: where and how it runs, not what it learns
+RESUME_MUTABLE = frozenset({
+    "output", "trainer.progress", "trainer.devices", "trainer.accelerator", "trainer.strategy",
+    "trainer.num_nodes", "trainer.num_workers", "trainer.ckpt_every_n_steps",
+    "trainer.precision", "trainer.fit_temperature", "trainer.final_eval"})
+
+
+def load_resume_config(run_dir: str | Path, overrides: list[str] | tuple[str, ...] = (), *,
+                       model: str | None = None, data: str | None = None) -> TrainConfig:
+    """The config a run was started with (``RUN_DIR/config.yaml``), plus optional overrides.
+
+    A resumed run continues the saved optimiser and learning-rate schedule, so settings that
+    change what is learnt (``--data``, ``--model``, epochs, optimiser, schedule...) are refused
+    with one line instead of being ignored or half-applied; giving the same value is fine.
+    """
+    from ferkit.config import to_dict
     from ferkit.train.config import load_train_config
 
     path = Path(run_dir) / "config.yaml"
     if not path.is_file():
         raise ConfigError(f"--resume: {str(path)!r} does not exist; is {str(run_dir)!r} a run "
                           "directory?")
-    cfg = load_train_config(path, overrides)
+    saved = load_train_config(path)
+    if data is not None and Path(data).resolve() == Path(saved.data.path).resolve():
+        data = None  # the same dataset, spelled differently
+    cfg = load_train_config(path, overrides, **{"model.name": model, "data.path": data})
+    changed = sorted(k for k, v in _flat(to_dict(cfg)).items()
+                     if k not in RESUME_MUTABLE and _flat(to_dict(saved)).get(k) != v)
+    if changed:
+        raise ConfigError(_resume_refusal(Path(run_dir), changed, saved, cfg))
+    if (Path(run_dir) / "result.json").is_file():
+        raise ConfigError(f"--resume: {str(run_dir)!r} already finished all its "
+                          f"{saved.trainer.epochs} epochs; nothing to resume. "
+                          + _extend_hint(Path(run_dir)))
     cfg.output = str(run_dir)
     return cfg
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and k != "kwargs":
+            out.update(_flat(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _extend_hint(run_dir: Path) -> str:
+    import shlex
+
+    return ("To train longer, start a new run from its weights with a fresh schedule: ferkit "
+            f"train --config {shlex.quote(str(run_dir / 'config.yaml'))} --output NEW_DIR "
+            f"model.init_from={shlex.quote(str(run_dir / 'last.safetensors'))} "
+            "trainer.epochs=N")
+
+
+def _resume_refusal(run_dir: Path, changed: list[str], saved, cfg) -> str:
+    shown = ", ".join(f"{k} ({_flat(to_dict(saved)).get(k)!r} → {_flat(to_dict(cfg)).get(k)!r})"
+                      for k in changed[:4])
+    more = f" and {len(changed) - 4} more" if len(changed) > 4 else ""
+    return (f"--resume continues {str(run_dir)!r} exactly as it was started, but {shown}{more} "
+            "would change it (a resumed run keeps its data, model, optimiser and learning-rate "
+            "schedule); resume without them. " + _extend_hint(run_dir))
 
 
 def load_train_data(cfg: TrainConfig):
@@ -215,9 +285,13 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool | None = Non
           ) -> TrainResult | CrossValResult:
     """Train ``cfg.model`` on ``cfg.data``; everything lands in the run directory.
 
+    SIGINT (Ctrl-C) and SIGTERM stop after the current batch, save a resumable state and raise
+    ``ferkit.interrupt.Interrupted`` (exit 130 / 143 on the CLI) naming the resume command.
     With ``data.folds=K`` (K >= 2) this runs a K-fold cross-validation instead (one run per fold
     in ``RUN_DIR/fold<i>``) and returns a ``CrossValResult`` with the mean ± std.
-    ``log_fn`` gets progress notes, ``warn_fn`` (default ``log_fn``) the loud ones.
+    ``log_fn`` gets progress notes, ``warn_fn`` (default ``log_fn``) the loud ones; extra
+    Lightning ``callbacks`` (a search's pruning callback) join the run, so a search trial trains
+    through exactly this function.
     """
     if cfg.data.folds:
         if resume:
@@ -226,15 +300,28 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool | None = Non
         from ferkit.train.crossval import cross_validate
 
         return cross_validate(cfg, progress=progress, log_fn=log_fn, warn_fn=warn_fn)
+    from ferkit.train.interrupt import TrainStop, interrupted
+
+    with TrainStop() as stop:
+        try:
+            return _train(cfg, resume, progress, log_fn, warn_fn, stop, callbacks)
+        except (KeyboardInterrupt, SystemExit) as exc:
+            if stop.signum is None and not isinstance(exc, KeyboardInterrupt):
+                raise
+            raise interrupted(stop, cfg) from None
+
+
+def _train(cfg: TrainConfig, resume: bool, progress: bool | None, log_fn, warn_fn, stop,
+           callbacks: list[Any] | None) -> TrainResult:
     t_start = time.perf_counter()
     cfg.validate_names()
-    run_dir = prepare_run_dir(cfg, resume)
+    run_dir, resume = prepare_run_dir(cfg, resume, log_fn)
     cfg.output = str(run_dir)
     rng = seed_everything(cfg.seed)
     val = _with_validation(cfg, load_train_data(cfg), log_fn, warn_fn)
     extra = {"val_holdout": val.holdout} if val.holdout else {}
     return fit_run(cfg, run_dir, val.dataset, rng, t_start, resume=resume, progress=progress,
-                   log_fn=log_fn, extra=extra, callbacks=callbacks)
+                   log_fn=log_fn, extra=extra, callbacks=callbacks, stop=stop)
 
 
 def _with_validation(cfg: TrainConfig, dataset, log_fn=None, warn_fn=None):
@@ -252,9 +339,10 @@ def _with_validation(cfg: TrainConfig, dataset, log_fn=None, warn_fn=None):
 
 def fit_run(cfg: TrainConfig, run_dir: Path, dataset, rng: np.random.Generator,
             t_start: float, *, resume: bool = False, progress: bool | None = None, log_fn=None,
-            extra: dict[str, Any] | None = None, callbacks: list[Any] | None = None
-            ) -> TrainResult:
-    """One training run on a loaded dataset whose splits are final."""
+            extra: dict[str, Any] | None = None, callbacks: list[Any] | None = None,
+            stop=None) -> TrainResult:
+    """One training run on a loaded dataset whose splits are final (``stop``: the signal
+    watcher of ``train``, which saves a resumable state on SIGINT/SIGTERM)."""
     from ferkit.train.datamodule import FerDataModule, class_weights, prepare_splits
     from ferkit.train.module import FerModule
 
@@ -270,8 +358,6 @@ def fit_run(cfg: TrainConfig, run_dir: Path, dataset, rng: np.random.Generator,
         weights = torch.from_numpy(class_weights(splits.train.labels, len(dataset.classes)))
     module = FerModule(model, cfg, class_weights=weights, frozen=frozen)
     datamodule = FerDataModule(splits, cfg, len(dataset.classes))
-    if not is_child_rank():
-        write_run_files(run_dir, cfg)  # on resume: the config with any new overrides
 
     def save_fn(path: Path, history: list[dict[str, Any]]) -> None:
         save_checkpoint(path, module.model.state_dict(),
@@ -281,6 +367,10 @@ def fit_run(cfg: TrainConfig, run_dir: Path, dataset, rng: np.random.Generator,
     has_val = check_validation(cfg, splits, log_fn)
     with quiet_lightning():
         trainer = build_trainer(cfg, run_dir, recorder, progress, has_val, callbacks)
+    if stop is not None:
+        stop.watch(trainer, run_dir)
+    if not is_child_rank():  # after the trainer: a rejected setting leaves no config behind
+        write_run_files(run_dir, cfg)  # on resume: the config with any new overrides
     ckpt = str(run_dir / RESUME_FILE) if resume else None
     with quiet_lightning():
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
@@ -329,6 +419,7 @@ def build_trainer(cfg: TrainConfig, run_dir: Path, recorder: RunRecorder,
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping
     from lightning.pytorch.loggers import CSVLogger
+    from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
     t = cfg.trainer
     callbacks: list[Any] = [recorder, ResumeState(run_dir, t.ckpt_every_n_steps),
@@ -352,14 +443,20 @@ def build_trainer(cfg: TrainConfig, run_dir: Path, recorder: RunRecorder,
     except ImportError:
         pass
     devices: Any = int(t.devices) if t.devices.lstrip("-").isdigit() else t.devices
-    return L.Trainer(
-        max_epochs=t.epochs, accelerator=t.accelerator, devices=devices, strategy=t.strategy,
-        num_nodes=t.num_nodes, precision=precision, callbacks=callbacks, logger=loggers,
-        gradient_clip_val=t.gradient_clip or None, enable_checkpointing=False,
-        enable_progress_bar=show, enable_model_summary=False, num_sanity_val_steps=0,
-        log_every_n_steps=10, default_root_dir=str(run_dir),
-        limit_val_batches=1.0 if has_val else 0,
-    )
+    try:
+        return L.Trainer(
+            max_epochs=t.epochs, accelerator=t.accelerator, devices=devices,
+            strategy=t.strategy, num_nodes=t.num_nodes, precision=precision,
+            callbacks=callbacks, logger=loggers, gradient_clip_val=t.gradient_clip or None,
+            enable_checkpointing=False, enable_progress_bar=show, enable_model_summary=False,
+            num_sanity_val_steps=0, log_every_n_steps=10, default_root_dir=str(run_dir),
+            limit_val_batches=1.0 if has_val else 0,
+        )
+    except (MisconfigurationException, ValueError, RuntimeError) as exc:
+        first = " ".join(str(exc).split())[:300]
+        raise ConfigError(f"Lightning rejects trainer.accelerator={t.accelerator} "
+                          f"devices={t.devices} strategy={t.strategy} precision={precision}: "
+                          f"{first} (use trainer.accelerator=cpu, or auto)") from None
 
 
 def _result(run_dir: Path, recorder: RunRecorder, temperature: float, t_start: float,

@@ -93,9 +93,15 @@ def _prepare(img: np.ndarray, size: tuple[int, int] | None, color: str) -> np.nd
     return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB) if color == "rgb" else img
 
 
+#: the longest pixel field read: 4 characters per pixel of a 4096x4096 image
+MAX_FIELD_CHARS = 4 * 4096 * 4096
+
+
 def _read_rows(path: Path, progress: bool) -> list[tuple[int, str, str, int]]:
     """(emotion, pixel string, split, line number) per data row, validated except pixels."""
     rows = []
+    # a row holds a whole image: 256x256 JAFFE pixels are ~250 KB, over csv's 128 KB default
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
     with _open(path) as fh, progress_bar(path.stat().st_size, f"reading {path.name}",
                                          progress) as advance:
         reader = csv.reader(fh)
