@@ -11,7 +11,7 @@ from ferkit.models import MODELS, count_macs, create_model, list_models, summari
 
 def test_list_models_pattern_and_test_filter():
     assert "vulpe_cnn" in list_models()
-    assert list_models("vulpe*") == ["vulpe_cnn", "vulpe_cnn_test"]
+    assert list_models("vulpe*") == ["vulpe_cnn", "vulpe_cnn_test", "vulpe_family"]
     assert all(not n.endswith("_test") for n in list_models(include_test=False))
     assert all(n.endswith("_test") for n in list_models("*_test"))
 

@@ -23,6 +23,9 @@ TARGETS: dict[str, int | tuple[int, int]] = {
     "pramerdorfer_resnet": (1_000_000, 5_000_000),
     "efficientnet_lite0": (3_600_000, 3_800_000),   # timm lite0 backbone 3.37M + 2-layer head
     "efficientnet_b0": (4_200_000, 4_400_000),
+    "efficientnet_lite1": (4_400_000, 4_550_000),   # timm lite1 backbone + the same head
+    "efficientnet_lite2": (5_050_000, 5_250_000),
+    "vulpe_family": 5_170_503,                      # its defaults are the paper's member
     "resnet18_fer": (11_000_000, 11_300_000),
     "mobilenetv2_fer": (2_200_000, 2_300_000),
     "patch_cnn": (100_000, 600_000),

@@ -293,7 +293,7 @@ def run_evolve(space: EvolveSpace | str | os.PathLike[str] | None, data: str, *,
         space = load_evolve_space(space, population=population, generations=generations)
     if not data:
         raise ConfigError("no data: pass --data PATH")
-    from ferkit.search.run import make_study
+    from ferkit.search.run import live_csv, make_study
 
     out = Path(output) if output is not None else Path("runs") / "evolve" / study
     out.mkdir(parents=True, exist_ok=True)
@@ -307,7 +307,7 @@ def run_evolve(space: EvolveSpace | str | os.PathLike[str] | None, data: str, *,
     stats = run_worker(
         optuna_study, suggest=lambda t: {k: p.suggest(t) for k, p in sspace.params.items()},
         objective=lambda t, v: train_trial(setup, t, genome_overrides(space, v)),
-        budget=space.population * space.generations, on_trial=on_trial)
+        budget=space.population * space.generations, on_trial=live_csv(out, on_trial))
     return _finish(space, optuna_study, study, storage, out, data, extra, stats, retrain)
 
 

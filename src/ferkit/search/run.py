@@ -53,6 +53,17 @@ class SearchResult:
         return d
 
 
+def live_csv(output: Path, on_trial=None):
+    """A per-trial callback that keeps ``trials.csv`` current while the study runs."""
+
+    def callback(trial, counts) -> None:
+        write_trials_csv(trial.study, output / "trials.csv")
+        if on_trial is not None:
+            on_trial(trial, counts)
+
+    return callback
+
+
 def default_output(study: str) -> Path:
     return Path("runs") / "search" / study
 
@@ -147,6 +158,6 @@ def run_search(space: SearchSpace | str | os.PathLike[str], data: str, *, study:
     stats = run_worker(optuna_study, suggest=lambda t: {k: p.suggest(t) for k, p in
                                                         space.params.items()},
                        objective=lambda t, v: train_trial(setup, t, v), budget=budget,
-                       timeout=timeout, grid=grid, on_trial=on_trial)
+                       timeout=timeout, grid=grid, on_trial=live_csv(out, on_trial))
     return summarise(optuna_study, space, name=study, storage=storage, output=out,
                      sampler=space.sampler, budget=budget, stats=stats, extra=extra, data=data)

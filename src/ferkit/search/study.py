@@ -201,13 +201,15 @@ def _heartbeat(study, trial) -> Iterator[None]:
 
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM behaves like Ctrl-C inside a search, so the running trial is failed and retried."""
+    """SIGTERM between trials stops the worker cleanly (exit 143); during a trial, ``train()``'s
+    own handler stops it and the worker fails and re-enqueues the trial."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum, frame):  # noqa: ARG001 - signal handler signature
-        raise KeyboardInterrupt
+        raise Interrupted("search stopped by SIGTERM between trials; run the same command "
+                          "again to continue the study", signum)
 
     old = signal.signal(signal.SIGTERM, handler)
     try:
