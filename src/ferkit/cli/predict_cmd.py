@@ -14,8 +14,11 @@ from ferkit.cli._common import emit_json, info, out_console, warn
 _MODEL = typer.Option(None, "--model", "-m", help="A bundled model name (default, fast), a "
                       ".safetensors checkpoint or an exported .onnx. Default: the bundled "
                       "default model (its INT8 ONNX file).")
-_DETECTOR = typer.Option("haar", "--detector", "-d",
-                         help="Face detector: haar, haar-default, dlib-hog, dlib-cnn, yunet.")
+_DETECTOR = typer.Option(None, "--detector", "-d", help="Face detector (default: mtcnn): mtcnn, "
+                         "haar, haar-default, blazeface, blazeface-full, dlib-hog, dlib-cnn, "
+                         "yunet.")
+_NODETECT = typer.Option(False, "--no-detect", help="The inputs are already face crops: classify "
+                         "each whole image as one face (no detection, no margin).")
 _YUNET = typer.Option(None, "--yunet-model", help="YuNet ONNX file (for --detector yunet).")
 _DOPT = typer.Option([], "--detector-option", "-D", help="Detector option KEY=VALUE "
                      "(e.g. max_side=640, min_neighbors=4, eyes=true); repeatable.")
@@ -41,13 +44,22 @@ _NOFACE = typer.Option("skip", "--no-face-mode", help="Images without a detected
 
 
 def _pipeline(model, detector, yunet_model, detector_option, backend, min_confidence,
-              flip_tta, no_face_mode, threads=None):
+              flip_tta, no_face_mode, threads=None, detect=True):
     from ferkit.config import parse_overrides
+    from ferkit.faces import DEFAULT_DETECTOR
     from ferkit.inference.pipeline import Pipeline
 
     options = parse_overrides(list(detector_option))
     if yunet_model is not None:
         options["model_path"] = str(yunet_model)
+    if not detect:
+        given = [f for f, v in (("--detector", detector), ("--detector-option", options)) if v]
+        if given:
+            raise typer.BadParameter(f"{' and '.join(given)} cannot be combined with --no-detect",
+                                     param_hint="--no-detect")
+        detector = None
+    else:
+        detector = detector or DEFAULT_DETECTOR
     return Pipeline(model, detector=detector, backend=backend, min_confidence=min_confidence,
                     flip_tta=flip_tta, no_face_mode=no_face_mode, detector_options=options,
                     backend_options={"threads": threads} if threads else None)
@@ -130,7 +142,7 @@ def register(app: typer.Typer) -> None:
         output: Path | None = _OUTPUT, json_out: bool = _JSON,
         min_confidence: float = _MINCONF, flip_tta: bool = _TTA, stride: int = _STRIDE,
         detect_every: int = _EVERY, smoothing: float = _EMA, max_frames: int | None = _MAXF,
-        no_face_mode: str = _NOFACE, threads: int = _THREADS,
+        no_face_mode: str = _NOFACE, threads: int = _THREADS, no_detect: bool = _NODETECT,
     ) -> None:
         """Detect faces and predict emotions in photos, folders and video files."""
         from ferkit.inference.outputs import PredictRun, RunOptions
@@ -143,7 +155,7 @@ def register(app: typer.Typer) -> None:
         inputs = expand_inputs(paths)
         n_threads = _threads(threads, any(is_video(p) for p in inputs))
         pipe = _pipeline(model, detector, yunet_model, detector_option, backend,
-                         min_confidence, flip_tta, no_face_mode, n_threads)
+                         min_confidence, flip_tta, no_face_mode, n_threads, not no_detect)
         options = RunOptions(stride=stride, detect_every=detect_every, ema_alpha=smoothing,
                              max_frames=max_frames)
         on_failure = (lambda src, msg: warn(f"skipped {src}: {msg}")) if len(inputs) > 1 else None
