@@ -71,6 +71,11 @@ def test_mtcnn_finds_the_portrait_face_with_five_landmarks(mtcnn, portrait):
     assert lx < nose[0] < rx and max(ly, ry) < nose[1] < min(mouth_l[1], mouth_r[1])
 
 
+def test_mtcnn_accepts_gray_images(mtcnn, portrait):
+    gray = cv2.cvtColor(portrait, cv2.COLOR_BGR2GRAY)
+    assert len(mtcnn.detect(gray)) == 1
+
+
 def test_mtcnn_landmarks_level_a_tilted_face(mtcnn, portrait):
     """The aligner levels the eye line from the detector's landmarks."""
     upright = mtcnn.detect(portrait)[0]

@@ -32,9 +32,10 @@ Point = tuple[float, float]
 class Detection:
     """One detected face.
 
-    ``landmarks`` (K, 2) in original-image pixels when the detector gives them (dlib 5/68 points,
-    YuNet's 5, or Haar's 2 eye centres); ``eyes`` is (left-in-image, right-in-image) eye centres,
-    derived from the landmarks, which alignment uses to level the eye line.
+    ``landmarks`` (K, 2) in original-image pixels when the detector gives them (MTCNN's 5: eyes,
+    nose, mouth corners; BlazeFace's 6: eyes, nose, mouth, ear tragions; dlib 5/68 points, YuNet's
+    5, or Haar's 2 eye centres); ``eyes`` is (left-in-image, right-in-image) eye centres, set by
+    each detector from its own layout, which alignment uses to level the eye line.
     """
 
     bbox: BBox

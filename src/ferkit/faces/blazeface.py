@@ -126,6 +126,8 @@ class BlazeFaceDetector(Detector):
         import cv2
 
         image, factor = downscale_for_detection(image_bgr, self.max_side, self.detect_scale)
+        if image.ndim == 2:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
         h, w = image.shape[:2]
         side = max(h, w)
         pad_x, pad_y = (side - w) / 2, (side - h) / 2  # letterbox: image centred in a square

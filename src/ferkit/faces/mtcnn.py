@@ -155,7 +155,8 @@ class MtcnnDetector(Detector):
         import cv2
 
         small, factor = downscale_for_detection(image_bgr, self.max_side, self.detect_scale)
-        rgb = (cv2.cvtColor(small, cv2.COLOR_BGR2RGB).astype(np.float32) - 127.5) / 128.0
+        code = cv2.COLOR_GRAY2RGB if small.ndim == 2 else cv2.COLOR_BGR2RGB
+        rgb = (cv2.cvtColor(small, code).astype(np.float32) - 127.5) / 128.0
         pad = 0
         if min(rgb.shape[:2]) < SMALL_IMAGE:  # a crop: the face fills the frame, give it context
             pad = max(1, round(PAD_FRACTION * min(rgb.shape[:2])))
