@@ -164,6 +164,30 @@ def video_fps(names: list[str], media: Path, repeats: int) -> dict[str, dict]:
     return out
 
 
+def framing(names: list[str], fer_root: Path, n: int, seed: int) -> None:
+    """Median box (centre x, centre y, width, height) each detector draws on ``n`` 48×48 FER2013
+    crops, with its own boxes (``square=False``): the numbers behind MTCNN's SQUARE_SCALE and
+    BlazeFace's BOX_SCALE/BOX_SHIFT, which map their boxes onto Haar's framing."""
+    import numpy as np
+
+    from _detect_set import fer48
+    from ferkit.errors import FerkitError
+    from ferkit.faces import create_detector
+
+    samples = fer48(fer_root, n, seed)
+    for name in names:
+        try:
+            det = create_detector(name, square=False)
+        except FerkitError:
+            det = create_detector(name)  # no own-box option (Haar: the reference framing)
+        rows = [(d.bbox.x + d.bbox.w / 2, d.bbox.y + d.bbox.h / 2, d.bbox.w, d.bbox.h)
+                for s in samples for d in det.detect(s.image)
+                if abs(d.bbox.x + d.bbox.w / 2 - 24) < 8 and abs(d.bbox.y + d.bbox.h / 2 - 24) < 8]
+        med = np.median(np.asarray(rows), 0) if rows else [float("nan")] * 4
+        print(f"{name:15s} {len(rows):3d} centred boxes on {n} FER2013 crops; median centre "
+              f"({med[0]:.1f}, {med[1]:.1f}), size {med[2]:.1f} x {med[3]:.1f}", flush=True)
+
+
 def write_results(result: dict, out_dir: Path) -> Path:
     from ferkit.io import atomic_write_json, atomic_write_text
 
@@ -216,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-collage", type=int, default=60)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--video", action="store_true", help="also time the clip end to end")
+    ap.add_argument("--framing", action="store_true", help="only print each detector's median "
+                    "box on FER2013 crops (calibrates the Haar-framed boxes) and exit")
     ap.add_argument("--repeats", type=int, default=3, help="video runs (median)")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
     ap.add_argument("--note", default="Shared 2-core machine (a training job and other sessions "
@@ -224,10 +250,13 @@ def main(argv: list[str] | None = None) -> int:
     import cv2
 
     cv2.setNumThreads(1)
+    names = [n for n in args.detectors.split(",") if n]
+    if args.framing:
+        framing(names, Path(args.fer), 300, 5)
+        return 0
     samples = build(Path(args.fer), Path(args.media), args.n_fer, args.n_collage, args.seed)
     faces = sum(len(s.boxes) for s in samples)
     print(f"{len(samples)} images, {faces} faces", flush=True)
-    names = [n for n in args.detectors.split(",") if n]
     start = machine_info()
     result = {"date": dt.date.today().isoformat(), "commit": git_commit(), "machine": start,
               "command": "python benchmarks/bench_detect.py " + " ".join(argv or sys.argv[1:]),

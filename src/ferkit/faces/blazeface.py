@@ -33,8 +33,8 @@ from ferkit.types import BBox
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
 #: BlazeFace's square boxes sit lower than Haar's (nose-centred): on 300 FER2013 crops the median
-#: box is 40.3 px wide, centred 3.5 px below Haar's 42 px box. Moving and scaling by these
-#: fractions of the width gives the framing ferkit's aligner expects.
+#: box is 40.3 px wide, centred 3.5 px below Haar's 42 px box (``bench_detect.py --framing``).
+#: Moving and scaling by these fractions of the width gives the framing the aligner expects.
 BOX_SCALE, BOX_SHIFT = 42.0 / 40.3, -3.5 / 40.3
 
 
@@ -91,13 +91,14 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, points: np.ndarray,
 class BlazeFaceDetector(Detector):
     """``model``: "short" or "full"; ``score_threshold``: None = mediapipe's (0.5 / 0.6).
     ``max_side``/``detect_scale`` shrink the image before it is letterboxed (as for the other
-    detectors; the network input is fixed, so they only save resizing time on huge frames)."""
+    detectors; the network input is fixed, so they only save resizing time on huge frames).
+    ``square=False`` reports BlazeFace's own boxes instead of Haar-framed ones (BOX_SCALE)."""
 
     name = "blazeface"
 
     def __init__(self, model: str = "short", *, score_threshold: float | None = None,
                  nms_threshold: float = 0.3, threads: int = 1, max_side: int | None = 640,
-                 detect_scale: float = 1.0) -> None:
+                 detect_scale: float = 1.0, square: bool = True) -> None:
         if model not in SPECS:
             raise ConfigError(f"BlazeFace model must be one of {sorted(SPECS)}, got {model!r}")
         self.spec = SPECS[model]
@@ -109,7 +110,10 @@ class BlazeFaceDetector(Detector):
             raise ConfigError(f"nms_threshold must be in (0, 1), got {nms_threshold}")
         if threads < 1:
             raise ConfigError(f"threads must be >= 1, got {threads}")
+        if not 0.0 < detect_scale <= 1.0:
+            raise ConfigError(f"detect_scale must be in (0, 1], got {detect_scale}")
         self.nms_threshold, self.max_side, self.detect_scale = nms_threshold, max_side, detect_scale
+        self.square = bool(square)
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError:
@@ -151,8 +155,9 @@ class BlazeFaceDetector(Detector):
         out = []
         for box, score, pts in weighted_nms(boxes, scores, points, self.nms_threshold):
             x0, y0, x1, y1 = (box * side - np.array([pad_x, pad_y, pad_x, pad_y])) * factor
-            bw = (x1 - x0) * BOX_SCALE
-            cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 + BOX_SHIFT * (x1 - x0)
+            scale, shift = (BOX_SCALE, BOX_SHIFT) if self.square else (1.0, 0.0)
+            bw = (x1 - x0) * scale
+            cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 + shift * (x1 - x0)
             lm = ((pts * side - np.array([pad_x, pad_y])) * factor).astype(np.float32)
             out.append(Detection(BBox(float(cx - bw / 2), float(cy - bw / 2), float(bw),
                                       float(bw)), score, lm, sorted_eyes(lm[0], lm[1])))

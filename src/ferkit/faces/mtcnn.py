@@ -32,8 +32,9 @@ MODEL_DIR = Path(__file__).resolve().parent / "models"
 STRIDE, CELL = 2, 12  # P-Net: one 12×12 window per 2 pixels of its input
 #: MTCNN's boxes are taller than wide (brow to chin); ferkit's aligner and classifiers expect the
 #: Haar framing (a square, FER2013-like with the 10 % margin). On 300 FER2013 crops the median
-#: MTCNN box is 38.7 px wide and Haar's 42 px, both centred: a square of 1.085 × the width.
-SQUARE_SCALE = 42.0 / 38.7
+#: MTCNN box is 38.9 px wide and Haar's 42 px, both centred: a square of 1.08 × the width
+#: (``benchmarks/bench_detect.py --framing`` prints these medians).
+SQUARE_SCALE = 42.0 / 38.9
 #: images whose shorter side is below SMALL_IMAGE px (face crops, thumbnails) get a gray border of
 #: PAD_FRACTION of that side: P-Net cannot propose a face larger than the image, and a face cut by
 #: the frame lacks context (on 100 FER2013 crops: recall 0.74 → 0.85, no more false positives)
@@ -144,6 +145,8 @@ class MtcnnDetector(Detector):
             raise ConfigError(f"threads must be >= 1, got {threads}")
         if max_side is not None and max_side < 48:
             raise ConfigError(f"max_side must be >= 48 or None, got {max_side}")
+        if not 0.0 < detect_scale <= 1.0:
+            raise ConfigError(f"detect_scale must be in (0, 1], got {detect_scale}")
         self.max_side, self.detect_scale = max_side, detect_scale
         self.min_face, self.pyramid_factor = min_face, pyramid_factor
         self.thresholds = (float(pnet_threshold), float(rnet_threshold), float(score_threshold))
