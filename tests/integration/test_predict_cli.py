@@ -196,6 +196,23 @@ def test_predict_no_detect_classifies_whole_crops(cli, model, tmp_path):
     assert code == 2 and "--no-detect" in err
 
 
+def test_missing_extra_hint_keeps_its_brackets(cli, model, tmp_path, monkeypatch):
+    """The install hint "pip install 'ferkit[blazeface]'" must not be eaten as rich markup."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name.startswith("ai_edge_litert"):
+            raise ImportError("no litert")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    img = square_image(tmp_path / "a.png", [(10, 10, 40, 40)])
+    code, _, err = cli("predict", "--model", model, "--detector", "blazeface", img)
+    assert code == 1 and "pip install 'ferkit[blazeface]'" in err
+
+
 def test_predict_without_paths_is_a_usage_error(cli):
     code, _, _ = cli("predict")
     assert code == 2

@@ -57,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     except FerkitError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        from rich.markup import escape  # "pip install 'ferkit[dlib]'" is not markup
+
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False,
+                          soft_wrap=True)
         return 1
     except KeyboardInterrupt:
         err_console.print("interrupted", highlight=False)
