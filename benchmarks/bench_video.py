@@ -2,11 +2,12 @@
 
     .venv/bin/python benchmarks/bench_video.py [--media DIR] [--model CKPT|registered-name]
 
-Times the same code ``ferkit predict clip.mp4`` runs: decode → (every k-th frame) Haar detection
-on a downscaled gray frame → IoU tracking (boxes carried between detections) → alignment → torch
-classifier → per-track EMA → results. fps = processed frames / wall time; median of ``--repeats``
-runs after a warm-up run. Rows vary ``detect_every`` (k) and the detector's ``max_side``; one row
-also writes every output (CSV, annotated mp4, timeline PNG) into a temp folder. ``decode only``
+Times the same code ``ferkit predict clip.mp4`` runs: decode → (every k-th frame) face detection
+on a downscaled frame (``--detector``, default: the pipeline's, MTCNN) → IoU tracking (boxes
+carried between detections) → alignment → classifier → per-track EMA → results.
+fps = processed frames / wall time; median of ``--repeats`` runs after a warm-up run. Rows vary
+``detect_every`` (k) and the detector's ``max_side``; one row also writes every output (CSV,
+annotated mp4, timeline PNG) into a temp folder. ``decode only``
 is the ceiling set by OpenCV's video decoding. Torch runs with ``--threads`` intra-op threads.
 ``--model`` takes checkpoints or registered model names (random weights: speed does not depend on
 them); default ``tinycnn_test`` (whole grid) and ``mobilenet_small`` (CLI default settings).
@@ -82,9 +83,9 @@ def configs(args) -> list[dict]:
     rows = []
     for side in args.max_sides:
         for k in args.detect_every:
-            rows.append({"detector": "haar", "max_side": side, "detect_every": k,
+            rows.append({"detector": args.detector, "max_side": side, "detect_every": k,
                          "outputs": False})
-    rows.append({"detector": "haar", "max_side": args.max_sides[-1],
+    rows.append({"detector": args.detector, "max_side": args.max_sides[-1],
                  "detect_every": args.detect_every[-1], "outputs": True})
     return rows
 
@@ -95,7 +96,7 @@ def bench(args, clip: Path, model: Path, work: Path, grid: bool = True) -> list[
     from ferkit.inference.pipeline import Pipeline
 
     results = []
-    for cfg in configs(args) if grid else [{"detector": "haar", "max_side": 320,
+    for cfg in configs(args) if grid else [{"detector": args.detector, "max_side": 320,
                                             "detect_every": 3, "outputs": False}]:
         pipe = Pipeline(model, detector=cfg["detector"],
                         detector_options={"max_side": cfg["max_side"]},
@@ -107,7 +108,7 @@ def bench(args, clip: Path, model: Path, work: Path, grid: bool = True) -> list[
         else:
             def fn(p=pipe, k=cfg["detect_every"]):
                 return p.predict_video(clip, detect_every=k).frames_processed
-        r = {"config": f"{model.stem}: haar max_side={cfg['max_side']} "
+        r = {"config": f"{model.stem}: {cfg['detector']} max_side={cfg['max_side']} "
                        f"detect_every={cfg['detect_every']}"
                        + (" + all outputs" if cfg["outputs"] else ""), **cfg,
              "model": model.stem, **fps_of(fn, args.repeats)}
@@ -129,9 +130,10 @@ def write_results(result: dict, out_dir: Path) -> Path:
              "", f"Clip `{result['clip']}` ({result['clip_size']}, {result['clip_frames']} "
              f"frames); models {', '.join(result['model'])}; torch threads {result['threads']}; "
              f"target >= {TARGET_FPS:.0f} fps on 2 CPU cores.", "", result["note"], "",
-             "How the speed is reached: Haar runs on a grayscale copy downscaled to `max_side` "
-             "px (boxes mapped back), only on every k-th frame (`detect_every`); in between the "
-             "IoU tracker carries each face's box forward and only the classifier runs.", "",
+             f"How the speed is reached: the detector ({result['detector']}) runs on a copy "
+             "downscaled to `max_side` px (boxes mapped back), only on every k-th frame "
+             "(`detect_every`); in between the IoU tracker carries each face's box forward and "
+             "only the classifier runs.", "",
              "`fps` is wall clock (frames / elapsed time, median of the runs) and is what the "
              "target refers to; `fps by CPU time` divides by the process's CPU time instead, "
              "which discounts the time spent waiting for a core on this overloaded machine.", "",
@@ -154,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--detect-every", type=int, nargs="+", default=[1, 3, 5])
     ap.add_argument("--max-sides", type=int, nargs="+", default=[400, 320])
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--detector", default=None, help="registered detector (default: the "
+                    "pipeline's default, ferkit.faces.DEFAULT_DETECTOR)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
     ap.add_argument("--note", default="Shared 2-core machine: other jobs were running during "
@@ -161,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     import torch
 
+    from ferkit.faces import DEFAULT_DETECTOR
+
+    args.detector = args.detector or DEFAULT_DETECTOR
     from ferkit.inference.video import VideoReader
 
     torch.set_num_threads(args.threads)
@@ -176,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     result = {"date": dt.date.today().isoformat(), "commit": git_commit(), "machine": start,
               "load_average_end": list(machine()["load_average"] or []), "note": args.note,
               "clip": CLIP, "clip_size": size, "clip_frames": frames, "model": args.model,
-              "threads": args.threads, "repeats": args.repeats, "target_fps": TARGET_FPS,
+              "threads": args.threads, "repeats": args.repeats, "detector": args.detector,
+              "target_fps": TARGET_FPS,
               "rows": rows}
     print(f"wrote {write_results(result, Path(args.out))}.{{json,md}}")
     return 0

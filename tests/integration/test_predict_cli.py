@@ -163,7 +163,8 @@ def test_live_command_with_a_video_source(cli, model, video, tmp_path):
 
 
 def test_predict_sample_uses_bundled_photo(cli, tiny_checkpoint):
-    """--sample runs the bundled portrait through the real Haar detector: exactly one face."""
+    """--sample runs the bundled portrait through the default detector (MTCNN, shipped weights):
+    exactly one face."""
     from ferkit.inference import pipeline
 
     ckpt = tiny_checkpoint
@@ -177,6 +178,39 @@ def test_predict_sample_uses_bundled_photo(cli, tiny_checkpoint):
     assert "sample_face.jpg" in text
     faces = [f for r in doc.get("results", doc.get("images", [])) for f in r["faces"]]
     assert len(faces) == 1
+
+
+def test_predict_no_detect_classifies_whole_crops(cli, model, tmp_path):
+    folder = tmp_path / "crops"
+    folder.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(folder / f"c{i}.png"), np.full((48, 48), 40 * i, np.uint8))
+    code, out, err = cli("predict", "--model", model, "--no-detect", folder, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["pipeline"]["detector"] == "none"
+    faces = [f for r in doc["images"] for f in r["faces"]]
+    assert len(faces) == 3 and all(f["flags"] == ["whole_image"] for f in faces)
+    assert all(f["bbox"] == {"x": 0.0, "y": 0.0, "w": 48.0, "h": 48.0} for f in faces)
+    code, _, err = cli("predict", "--model", model, "--no-detect", "--detector", "haar", folder)
+    assert code == 2 and "--no-detect" in err
+
+
+def test_missing_extra_hint_keeps_its_brackets(cli, model, tmp_path, monkeypatch):
+    """The install hint "pip install 'ferkit[blazeface]'" must not be eaten as rich markup."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name.startswith("ai_edge_litert"):
+            raise ImportError("no litert")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    img = square_image(tmp_path / "a.png", [(10, 10, 40, 40)])
+    code, _, err = cli("predict", "--model", model, "--detector", "blazeface", img)
+    assert code == 1 and "pip install 'ferkit[blazeface]'" in err
 
 
 def test_predict_without_paths_is_a_usage_error(cli):

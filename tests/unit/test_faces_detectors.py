@@ -11,7 +11,8 @@ from ferkit.faces.base import downscale_for_detection, eyes_from_landmarks, pack
 
 
 def test_builtin_detectors_registered():
-    for name in ("haar", "haar-default", "dlib-hog", "dlib-cnn", "yunet"):
+    for name in ("haar", "haar-default", "dlib-hog", "dlib-cnn", "yunet", "mtcnn", "blazeface",
+                 "blazeface-full"):
         assert name in DETECTORS
 
 

@@ -122,6 +122,32 @@ def test_haar_uses_a_smaller_working_size_on_video(model_path):
     assert blobs.video_detector is blobs.detector
 
 
+def test_default_detector_is_mtcnn_with_a_smaller_video_size(model_path):
+    pipe = Pipeline(model_path)
+    assert pipe.detector.name == "mtcnn" and pipe.describe()["detector"] == "mtcnn"
+    assert pipe.detector.max_side == 640 and pipe.video_detector.max_side == 320
+
+
+def test_no_detection_classifies_each_whole_image_as_one_face(model_path):
+    """detector=None (predict --no-detect): a pre-cropped face is the crop, no margin added."""
+    from ferkit.faces import crop_faces
+
+    pipe = Pipeline(model_path, detector=None)
+    assert pipe.describe()["detector"] == "none" and pipe.align.margin == 0.0
+    img = scene([(5, 5, 40, 40)], size=(48, 64))
+    res = pipe.predict_image(img)
+    assert len(res.faces) == 1 and res.faces[0].flags == ("whole_image",)
+    assert (res.faces[0].bbox.w, res.faces[0].bbox.h) == (64.0, 48.0)
+    assert res.faces[0].detection_score is None
+    square = scene([(5, 5, 30, 30)], size=(48, 48))
+    crop, _ = crop_faces(square, pipe.find_faces(square)[0], pipe.backend.info, pipe.align)
+    size = pipe.backend.info.input_size
+    ref = cv2.resize(cv2.cvtColor(square, cv2.COLOR_BGR2GRAY), (size, size))
+    assert np.abs(crop[0].astype(int) - ref.astype(int)).mean() < 4  # the image IS the crop
+    with pytest.raises(ConfigError, match="detection is off"):
+        Pipeline(model_path, detector=None, detector_options={"max_side": 320})
+
+
 def test_gray_and_bgra_arrays_are_accepted(model_path):
     from ferkit.errors import MediaError
 

@@ -29,7 +29,10 @@ def emit_json(obj: Any) -> None:
 
 
 def warn(message: str) -> None:
-    err_console.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    err_console.print(f"[yellow]warning:[/yellow] {escape(message)}", highlight=False,
+                      soft_wrap=True)
 
 
 def info(message: str) -> None:

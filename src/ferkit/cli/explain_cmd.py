@@ -26,7 +26,8 @@ def explain(
                                help="Class to explain: a label name or 'predicted'."),
     detect: bool = typer.Option(True, "--detect/--no-detect",
                                 help="Detect faces, or treat each image as one face crop."),
-    detector: str = typer.Option("haar", "--detector", help="Face detector (registered name)."),
+    detector: str | None = typer.Option(None, "--detector",
+                                        help="Face detector (registered name; default: mtcnn)."),
     no_face: str = typer.Option("skip", "--no-face-mode", callback=one_of(_no_face_modes),
                                 help="Images without a face: skip, whole-image or error."),
     max_pixels: int | None = typer.Option(None, "--max-pixels", min=1, help="Refuse images "

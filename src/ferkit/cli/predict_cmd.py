@@ -28,8 +28,11 @@ def _fraction(value: float) -> float:
 _MODEL = typer.Option(None, "--model", "-m", help="A bundled model name (default, fast), a "
                       ".safetensors checkpoint or an exported .onnx. Default: the bundled "
                       "default model (its INT8 ONNX file).")
-_DETECTOR = typer.Option("haar", "--detector", "-d",
-                         help="Face detector: haar, haar-default, dlib-hog, dlib-cnn, yunet.")
+_DETECTOR = typer.Option(None, "--detector", "-d", help="Face detector (default: mtcnn): mtcnn, "
+                         "haar, haar-default, blazeface, blazeface-full, dlib-hog, dlib-cnn, "
+                         "yunet.")
+_NODETECT = typer.Option(False, "--no-detect", help="The inputs are already face crops: classify "
+                         "each whole image as one face (no detection, no margin).")
 _YUNET = typer.Option(None, "--yunet-model", help="YuNet ONNX file (for --detector yunet).")
 _DOPT = typer.Option([], "--detector-option", "-D", help="Detector option KEY=VALUE "
                      "(e.g. max_side=640, min_neighbors=4, eyes=true); repeatable.")
@@ -62,17 +65,28 @@ _MAXPIX = typer.Option(None, "--max-pixels", min=1, help="Refuse images with mor
 
 
 def _pipeline(model, detector, yunet_model, detector_option, backend, min_confidence,
-              flip_tta, no_face_mode, threads=None, max_pixels=None):
+              flip_tta, no_face_mode, threads=None, max_pixels=None, detect=True):
+    from ferkit.faces import DEFAULT_DETECTOR
     from ferkit.inference.pipeline import Pipeline
 
-    options = _detector_options(detector, detector_option)
-    if yunet_model is not None:
-        if detector != "yunet":
-            raise typer.BadParameter(f"it is for --detector yunet, but the detector is "
-                                     f"{detector!r}; add --detector yunet or drop it",
-                                     param_hint="--yunet-model")
-        options["model_path"] = str(yunet_model)
-    return Pipeline(model, detector=detector, backend=backend, min_confidence=min_confidence,
+    if not detect:
+        given = [f for f, v in (("--detector", detector), ("--detector-option",
+                                                            list(detector_option or [])),
+                                ("--yunet-model", yunet_model)) if v]
+        if given:
+            raise typer.BadParameter(f"{' and '.join(given)} cannot be combined with --no-detect",
+                                     param_hint="--no-detect")
+        name, options = None, {}
+    else:
+        name = detector or DEFAULT_DETECTOR
+        options = _detector_options(name, detector_option)
+        if yunet_model is not None:
+            if name != "yunet":
+                raise typer.BadParameter(f"it is for --detector yunet, but the detector is "
+                                         f"{name!r}; add --detector yunet or drop it",
+                                         param_hint="--yunet-model")
+            options["model_path"] = str(yunet_model)
+    return Pipeline(model, detector=name, backend=backend, min_confidence=min_confidence,
                     flip_tta=flip_tta, no_face_mode=no_face_mode, detector_options=options,
                     backend_options={"threads": threads} if threads else None,
                     max_pixels=max_pixels)
@@ -192,6 +206,7 @@ def register(app: typer.Typer) -> None:
         min_confidence: float = _MINCONF, flip_tta: bool = _TTA, stride: int = _STRIDE,
         detect_every: int = _EVERY, smoothing: float = _EMA, max_frames: int | None = _MAXF,
         no_face_mode: str = _NOFACE, threads: int = _THREADS, max_pixels: int | None = _MAXPIX,
+        no_detect: bool = _NODETECT,
     ) -> None:
         """Detect faces and predict emotions in photos, folders and video files."""
         from ferkit.inference.outputs import PredictRun, RunOptions
@@ -206,7 +221,8 @@ def register(app: typer.Typer) -> None:
         _refuse_oversized(inputs, max_pixels)
         n_threads = _threads(threads, any(is_video(p) for p in inputs))
         pipe = _pipeline(model, detector, yunet_model, detector_option, backend,
-                         min_confidence, flip_tta, no_face_mode, n_threads, max_pixels)
+                         min_confidence, flip_tta, no_face_mode, n_threads, max_pixels,
+                         not no_detect)
         options = RunOptions(stride=stride, detect_every=detect_every, ema_alpha=smoothing,
                              max_frames=max_frames)
         on_failure = (lambda src, msg: warn(f"skipped {src}: {msg}")) if len(inputs) > 1 else None

@@ -58,15 +58,16 @@ def image_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 
 def explain_images(paths: Iterable[str | os.PathLike[str]], model: Any = None, *,
                    output: str | os.PathLike[str] = "explain", method: str = "gradcam",
-                   target: str = PREDICTED, detect: bool = True, detector: str = "haar",
+                   target: str = PREDICTED, detect: bool = True, detector: str | None = None,
                    no_face_mode: str = "skip",
                    max_pixels: int | None = None) -> list[FaceExplanation]:
     """Write ``<output>/<image stem>_face<i>.png`` for every face; return what was written.
 
     ``paths``: image files or folders (their images, recursively). ``model``: a checkpoint
-    path (or None for the bundled default), resolved like ``predict``.
+    path (or None for the bundled default), resolved like ``predict``; ``detector``: a
+    registered name, None for the default (``ferkit.faces.DEFAULT_DETECTOR``).
     """
-    from ferkit.faces import crop_faces
+    from ferkit.faces import DEFAULT_DETECTOR, crop_faces
     from ferkit.inference.pipeline import Pipeline
     from ferkit.inference.video import read_image
     from ferkit.io import check_writable_dir
@@ -74,7 +75,8 @@ def explain_images(paths: Iterable[str | os.PathLike[str]], model: Any = None, *
     EXPLAINERS.get(method)  # fail on a bad method before loading anything
     check_writable_dir(output)
     images = image_inputs(paths)
-    pipe = Pipeline(model, detector=detector, backend="torch", no_face_mode=no_face_mode)
+    pipe = Pipeline(model, detector=detector or DEFAULT_DETECTOR, backend="torch",
+                    no_face_mode=no_face_mode)
     net, info = pipe.backend.model, pipe.backend.info
     out_dir, results = Path(output), []
     for path in images:

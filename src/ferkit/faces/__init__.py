@@ -5,11 +5,11 @@
 True
 """
 
-from ferkit.faces import dlib_detectors, haar, yunet  # noqa: F401  (register the detectors)
+from ferkit.faces import blazeface, dlib_detectors, haar, mtcnn, yunet  # noqa: F401 (registers)
 from ferkit.faces.align import AlignConfig, align_face, crop_faces, face_flags
-from ferkit.faces.base import DETECTORS, Detection, Detector, create_detector
+from ferkit.faces.base import DEFAULT_DETECTOR, DETECTORS, Detection, Detector, create_detector
 
 __all__ = [
-    "DETECTORS", "AlignConfig", "Detection", "Detector", "align_face", "create_detector",
-    "crop_faces", "face_flags",
+    "DEFAULT_DETECTOR", "DETECTORS", "AlignConfig", "Detection", "Detector", "align_face",
+    "create_detector", "crop_faces", "face_flags",
 ]

@@ -21,6 +21,9 @@ from ferkit.registry import Registry
 from ferkit.types import BBox
 
 DETECTORS: Registry = Registry("face detector")
+#: the detector ``ferkit predict`` and ``Pipeline`` use unless told otherwise; chosen by
+#: ``benchmarks/bench_detect.py`` (see the README's "Face detection" section)
+DEFAULT_DETECTOR = "mtcnn"
 
 Point = tuple[float, float]
 
@@ -29,9 +32,10 @@ Point = tuple[float, float]
 class Detection:
     """One detected face.
 
-    ``landmarks`` (K, 2) in original-image pixels when the detector gives them (dlib 5/68 points,
-    YuNet's 5, or Haar's 2 eye centres); ``eyes`` is (left-in-image, right-in-image) eye centres,
-    derived from the landmarks, which alignment uses to level the eye line.
+    ``landmarks`` (K, 2) in original-image pixels when the detector gives them (MTCNN's 5: eyes,
+    nose, mouth corners; BlazeFace's 6: eyes, nose, mouth, ear tragions; dlib 5/68 points, YuNet's
+    5, or Haar's 2 eye centres); ``eyes`` is (left-in-image, right-in-image) eye centres, set by
+    each detector from its own layout, which alignment uses to level the eye line.
     """
 
     bbox: BBox
@@ -51,6 +55,16 @@ class Detector(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+class WholeImage(Detector):
+    """Not a detector: every image is one face (inputs that are already face crops)."""
+
+    name = "none"
+
+    def detect(self, image_bgr: np.ndarray) -> list[Detection]:
+        h, w = image_bgr.shape[:2]
+        return [Detection(BBox(0.0, 0.0, float(w), float(h)), 1.0)]
 
 
 def create_detector(name: str | Detector, **options: Any) -> Detector:
@@ -99,6 +113,12 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         return image
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+def sorted_eyes(a, b) -> tuple[Point, Point]:
+    """Two eye centres as (left-in-image, right-in-image) float pairs."""
+    pa, pb = (float(a[0]), float(a[1])), (float(b[0]), float(b[1]))
+    return (pa, pb) if pa <= pb else (pb, pa)
 
 
 def eyes_from_landmarks(points: np.ndarray | None) -> tuple[Point, Point] | None:

@@ -4,7 +4,7 @@ It serves the Python API, the CLI (``ferkit predict``/``ferkit live``), video an
 REST server alike, so behaviour (thresholds, no-face policy, flip TTA, smoothing) is decided in one
 place. Example::
 
-    pipe = Pipeline("model.safetensors", detector="haar")
+    pipe = Pipeline("model.safetensors")                # detector="mtcnn" (the default)
     result = pipe.predict_image("photo.jpg")           # ImageResult
     for r in pipe.predict_paths(["a.jpg", "b.png"]):   # crops batched across images
         ...
@@ -12,14 +12,16 @@ place. Example::
 
 Video speed: the detector runs on every ``detect_every``-th processed frame; in between, the IoU
 tracker carries each face's box forward (damped constant velocity) and only the classifier runs.
-Haar also works on a smaller copy of video frames (``video_max_side`` in its registry entry: 320 px
-on the longer side) than of photos (640 px), unless ``max_side`` is given explicitly.
+MTCNN and Haar also work on a smaller copy of video frames (``video_max_side`` in their registry
+entries: 320 px on the longer side) than of photos (640 px), unless ``max_side`` is given
+explicitly. ``detector=None`` skips detection: every image (or frame) is one face crop.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +29,16 @@ import numpy as np
 
 from ferkit.bundled import BUNDLED, WEIGHTS_DIR, resolve_model
 from ferkit.errors import ConfigError, MediaError, NoFaceError
-from ferkit.faces import DETECTORS, AlignConfig, Detection, create_detector, crop_faces
+from ferkit.faces import (
+    DEFAULT_DETECTOR,
+    DETECTORS,
+    AlignConfig,
+    Detection,
+    create_detector,
+    crop_faces,
+)
 from ferkit.faces.align import whole_image_box
+from ferkit.faces.base import WholeImage
 from ferkit.inference.backends import Backend, load_backend
 from ferkit.inference.tiling import detect_faces
 from ferkit.inference.tracking import EmaSmoother, IouTracker
@@ -61,11 +71,13 @@ class Pipeline:
 
     ``min_confidence``: faces whose top probability is below it get label "uncertain" (their
     probabilities are kept). ``no_face_mode``: "skip" (empty result), "whole-image" (classify the
-    whole image, flag "whole_image") or "error" (raise NoFaceError).
+    whole image, flag "whole_image") or "error" (raise NoFaceError). ``detector=None``: no
+    detection; each image is classified whole as one face crop, without margin or rotation (flag
+    "whole_image"), e.g. for FER2013-style pre-cropped faces.
     """
 
     def __init__(self, model: str | os.PathLike[str] | Backend | None = None,
-                 detector: str | Any = "haar", backend: str = "auto", *,
+                 detector: str | Any | None = DEFAULT_DETECTOR, backend: str = "auto", *,
                  min_confidence: float = 0.0, flip_tta: bool = False,
                  no_face_mode: str = "skip", align: AlignConfig | None = None,
                  detector_options: dict[str, Any] | None = None, batch_size: int = 64,
@@ -82,14 +94,22 @@ class Pipeline:
             raise ConfigError(f"max_pixels must be >= 1, got {max_pixels}")
         self.max_pixels = max_pixels  # None: ferkit.imagelimits' default (64 MP)
         self.backend = resolve_backend(model, backend, **(backend_options or {}))
-        self.detector = create_detector(detector, **(detector_options or {}))
-        self.video_detector = _video_detector(detector, detector_options or {}, self.detector)
+        self.detect = detector is not None
+        if self.detect:
+            self.detector = create_detector(detector, **(detector_options or {}))
+            self.video_detector = _video_detector(detector, detector_options or {}, self.detector)
+        elif detector_options:
+            raise ConfigError("detector options were given but detection is off (detector=None)")
+        else:
+            self.detector = self.video_detector = WholeImage()
         # photos far above the detector's working size are also searched in tiles, unless the
         # user chose the working size (-D max_side=N) themselves
-        self.tiles = "max_side" not in (detector_options or {})
+        self.tiles = self.detect and "max_side" not in (detector_options or {})
         self.min_confidence, self.flip_tta = float(min_confidence), bool(flip_tta)
         self.no_face_mode, self.batch_size = no_face_mode, batch_size
         self.align = align or AlignConfig()
+        if not self.detect:  # the image IS the face crop: no margin around it, no levelling
+            self.align = replace(self.align, margin=0.0, rotate=False)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -108,6 +128,8 @@ class Pipeline:
     # -- building blocks ---------------------------------------------------------------------
     def find_faces(self, image: np.ndarray, source: str = "") -> tuple[list[Detection], bool]:
         """(detections, whole_image): applies ``no_face_mode`` when the detector finds none."""
+        if not self.detect:
+            return self.detector.detect(image), True
         dets = detect_faces(self.detector, image, tiles=self.tiles)
         if dets or self.no_face_mode == "skip":
             return dets, False
