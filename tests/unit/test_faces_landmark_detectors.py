@@ -111,7 +111,7 @@ def test_mtcnn_options_are_validated():
         create_detector("mtcnn", score_threshold=1.5)
     with pytest.raises(ConfigError, match="pyramid_factor"):
         create_detector("mtcnn", pyramid_factor=0.99)
-    with pytest.raises(ConfigError, match="bad option"):
+    with pytest.raises(ConfigError, match="has no option 'thresholds'"):
         create_detector("mtcnn", thresholds=(0.6, 0.7, 0.7))
 
 

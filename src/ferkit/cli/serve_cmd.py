@@ -9,7 +9,8 @@ _HOST = typer.Option("127.0.0.1", "--host", help="Interface to bind. The default
 _PORT = typer.Option(8000, "--port", "-p", help="TCP port.")
 _MODEL = typer.Option("default", "--model", "-m", help="A bundled model name (default, fast), a "
                       ".safetensors checkpoint or an exported .onnx.")
-_DETECTOR = typer.Option("haar", "--detector", "-d", help="Face detector (see ferkit predict).")
+_DETECTOR = typer.Option("mtcnn", "--detector", "-d",
+                         help="Face detector (see ferkit predict; default: mtcnn).")
 _BACKEND = typer.Option("auto", "--backend", help="Classifier backend: auto, torch or onnx.")
 _KEY = typer.Option(None, "--api-key", envvar="FERKIT_API_KEY", show_envvar=True,
                     help="Require this key (X-API-Key header) on /v1/*; 401 without it. "

@@ -81,9 +81,28 @@ def alignment_matrix(box: BBox, eyes, out_size: int, cfg: AlignConfig) -> np.nda
     return m
 
 
+def anchor_nose(m: np.ndarray, nose, target, work: int, size: int) -> np.ndarray:
+    """Shift the crop so the detected ``nose`` (image px) lands on ``target`` (model input px).
+
+    Nose-relative patch models (deep evolution) place their patches around the canonical nose
+    of an aligned training crop; on a photo the detector's nose landmark says where it really is.
+    """
+    x, y = float(nose[0]), float(nose[1])
+    px, py = m[0, 0] * x + m[0, 1] * y + m[0, 2], m[1, 0] * x + m[1, 1] * y + m[1, 2]
+    m = m.copy()
+    m[0, 2] += float(target[0]) * work / size - px
+    m[1, 2] += float(target[1]) * work / size - py
+    return m
+
+
 def align_face(image_bgr: np.ndarray, face: Detection | BBox, size: int, in_chans: int = 1,
-               cfg: AlignConfig | None = None, interpolation: str = "bilinear") -> np.ndarray:
-    """One aligned uint8 crop (size, size) gray or (size, size, 3) RGB for a detection or box."""
+               cfg: AlignConfig | None = None, interpolation: str = "bilinear",
+               nose_target: tuple[float, float] | None = None) -> np.ndarray:
+    """One aligned uint8 crop (size, size) gray or (size, size, 3) RGB for a detection or box.
+
+    ``nose_target``: where the face's nose landmark must land in the crop (model input pixels);
+    used only when the detection has a nose.
+    """
     import cv2
 
     cfg = cfg or AlignConfig()
@@ -91,6 +110,9 @@ def align_face(image_bgr: np.ndarray, face: Detection | BBox, size: int, in_chan
     side = max(box.w, box.h) * (1.0 + 2.0 * cfg.margin)
     work = int(min(max(size, round(side)), max(size, MAX_WORK_SIZE)))
     m = alignment_matrix(box, eyes, work, cfg)
+    nose = None if isinstance(face, BBox) else face.nose
+    if nose_target is not None and nose is not None:
+        m = anchor_nose(m, nose, nose_target, work, size)
     crop = cv2.warpAffine(image_bgr, m, (work, work), flags=cv2.INTER_LINEAR,
                           borderMode=_BORDERS[cfg.border])
     if crop.ndim == 3:
@@ -102,15 +124,25 @@ def align_face(image_bgr: np.ndarray, face: Detection | BBox, size: int, in_chan
 
 def crop_faces(image_bgr: np.ndarray, faces: list[Detection | BBox], info: ModelInfo,
                cfg: AlignConfig | None = None) -> tuple[np.ndarray, list[tuple[str, ...]]]:
-    """Aligned crops for every face, stacked as the backend expects, plus each face's flags."""
+    """Aligned crops for every face, stacked as the backend expects, plus each face's flags.
+
+    A nose-relative patch model (``info.extra['patches']``) gets each crop shifted so the
+    detector's nose landmark sits on the model's canonical nose (flag ``nose_landmarks``); a
+    detection without a nose keeps the plain crop, flagged ``nose_canonical``.
+    """
     cfg = cfg or AlignConfig()
     h, w = image_bgr.shape[:2]
     shape = (0, info.input_size, info.input_size) + ((3,) if info.in_chans == 3 else ())
     if not faces:
         return np.zeros(shape, np.uint8), []
-    crops = [align_face(image_bgr, f, info.input_size, info.in_chans, cfg, info.interpolation)
-             for f in faces]
+    extra = info.extra or {}
+    target = extra.get("nose") if extra.get("patches") else None
+    crops = [align_face(image_bgr, f, info.input_size, info.in_chans, cfg, info.interpolation,
+                        target) for f in faces]
     flags = [face_flags(f if isinstance(f, BBox) else f.bbox, w, h, cfg) for f in faces]
+    if target is not None:
+        flags = [fl + (("nose_landmarks",) if not isinstance(f, BBox) and f.nose is not None
+                       else ("nose_canonical",)) for fl, f in zip(flags, faces, strict=True)]
     return np.stack(crops), flags
 
 

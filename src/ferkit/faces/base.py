@@ -35,13 +35,15 @@ class Detection:
     ``landmarks`` (K, 2) in original-image pixels when the detector gives them (MTCNN's 5: eyes,
     nose, mouth corners; BlazeFace's 6: eyes, nose, mouth, ear tragions; dlib 5/68 points, YuNet's
     5, or Haar's 2 eye centres); ``eyes`` is (left-in-image, right-in-image) eye centres, set by
-    each detector from its own layout, which alignment uses to level the eye line.
+    each detector from its own layout, which alignment uses to level the eye line; ``nose`` is the
+    nose tip when the layout has one, which nose-relative patch models are anchored on.
     """
 
     bbox: BBox
     score: float = 1.0
     landmarks: np.ndarray | None = None
     eyes: tuple[Point, Point] | None = None
+    nose: Point | None = None
 
 
 class Detector(ABC):
@@ -119,6 +121,14 @@ def sorted_eyes(a, b) -> tuple[Point, Point]:
     """Two eye centres as (left-in-image, right-in-image) float pairs."""
     pa, pb = (float(a[0]), float(a[1])), (float(b[0]), float(b[1]))
     return (pa, pb) if pa <= pb else (pb, pa)
+
+
+def nose_from_landmarks(points: np.ndarray | None) -> Point | None:
+    """The nose tip from dlib's 5-point (index 4) or 68-point (index 30) landmarks."""
+    if points is None or len(points) not in (5, 68):
+        return None
+    x, y = np.asarray(points, dtype=np.float64)[4 if len(points) == 5 else 30]
+    return float(x), float(y)
 
 
 def eyes_from_landmarks(points: np.ndarray | None) -> tuple[Point, Point] | None:

@@ -160,7 +160,8 @@ class BlazeFaceDetector(Detector):
             cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 + shift * (x1 - x0)
             lm = ((pts * side - np.array([pad_x, pad_y])) * factor).astype(np.float32)
             out.append(Detection(BBox(float(cx - bw / 2), float(cy - bw / 2), float(bw),
-                                      float(bw)), score, lm, sorted_eyes(lm[0], lm[1])))
+                                      float(bw)), score, lm, sorted_eyes(lm[0], lm[1]),
+                                 (float(lm[2, 0]), float(lm[2, 1]))))
         return out
 
     def __repr__(self) -> str:

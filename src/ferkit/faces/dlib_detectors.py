@@ -19,6 +19,7 @@ from ferkit.faces.base import (
     downscale_for_detection,
     eyes_from_landmarks,
     missing_extra,
+    nose_from_landmarks,
     package_dir,
 )
 from ferkit.types import BBox
@@ -79,7 +80,8 @@ class DlibDetector(Detector):
                 shape = self.predictor(rgb, rect)
                 pts = [(shape.part(i).x, shape.part(i).y) for i in range(shape.num_parts)]
                 lm = np.asarray(pts, dtype=np.float32) * factor
-            out.append(Detection(box, float(score), lm, eyes_from_landmarks(lm)))
+            out.append(Detection(box, float(score), lm, eyes_from_landmarks(lm),
+                                 nose_from_landmarks(lm)))
         return out
 
 

@@ -175,7 +175,8 @@ class MtcnnDetector(Detector):
             box = self._box(float(x0 - pad), float(y0 - pad), float(x1 - pad), float(y1 - pad))
             box = box.scaled(factor)
             lm = (lm.astype(np.float32) - pad) * factor
-            out.append(Detection(box, float(score), lm, sorted_eyes(lm[0], lm[1])))
+            out.append(Detection(box, float(score), lm, sorted_eyes(lm[0], lm[1]),
+                                 (float(lm[2, 0]), float(lm[2, 1]))))
         return out
 
     def _box(self, x0: float, y0: float, x1: float, y1: float) -> BBox:

@@ -60,7 +60,7 @@ class YuNetDetector(Detector):
             a, b = (float(lm[0, 0]), float(lm[0, 1])), (float(lm[1, 0]), float(lm[1, 1]))
             left, right = sorted([a, b])
             out.append(Detection(BBox(x, y, bw, bh).scaled(factor), float(row[14]), lm,
-                                 (left, right)))
+                                 (left, right), (float(lm[2, 0]), float(lm[2, 1]))))
         return out
 
 

@@ -334,7 +334,8 @@ def _moved(det: Detection, box: BBox) -> Detection:
     """The last detection of a track shifted onto its carried box (eyes move with it)."""
     dx, dy = box.x - det.bbox.x, box.y - det.bbox.y
     eyes = None if det.eyes is None else tuple((x + dx, y + dy) for x, y in det.eyes)
-    return Detection(box, det.score, None, eyes)
+    nose = None if det.nose is None else (det.nose[0] + dx, det.nose[1] + dy)
+    return Detection(box, det.score, None, eyes, nose)
 
 
 class _TrackStats:

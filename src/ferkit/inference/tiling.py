@@ -73,7 +73,8 @@ def _shift(det: Detection, dx: float, dy: float) -> Detection:
     lm = None if det.landmarks is None else np.asarray(det.landmarks) + np.array([dx, dy],
                                                                                  np.float32)
     eyes = None if det.eyes is None else tuple((x + dx, y + dy) for x, y in det.eyes)
-    return Detection(BBox(b.x + dx, b.y + dy, b.w, b.h), det.score, lm, eyes)
+    nose = None if det.nose is None else (det.nose[0] + dx, det.nose[1] + dy)
+    return Detection(BBox(b.x + dx, b.y + dy, b.w, b.h), det.score, lm, eyes, nose)
 
 
 def merge_detections(dets: list[Detection], max_overlap: float = 0.5) -> list[Detection]:

@@ -209,6 +209,18 @@ def genome_overrides(space: EvolveSpace, values: dict[str, Any]) -> dict[str, An
             "model.kwargs.patch_size": values.get("patch_size", g.patch_size[0])}
 
 
+def already_evaluated(study, space: EvolveSpace, over: dict[str, Any]):
+    """A completed trial whose *expressed* genome (the first k patches and the CNN genes) equals
+    ``over``: NSGA-II often breeds a child identical to a parent, and with a fixed seed and
+    schedule its evaluation would repeat the parent's exactly, so it is not trained again."""
+    from optuna.trial import TrialState
+
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        if genome_overrides(space, t.params) == over:
+            return t
+    return None
+
+
 def twin_overrides(over: dict[str, Any], input_size: int = 48) -> dict[str, Any]:
     """The full-image twin of a genome: the same CNN widths and FC head over the whole face."""
     return {"model.name": "patch_cnn_full", "model.kwargs": {
@@ -304,17 +316,30 @@ def run_evolve(space: EvolveSpace | str | os.PathLike[str] | None, data: str, *,
     optuna_study = make_study(sspace, study, storage, out, "nsga2",
                               {"population": space.population})
     setup = TrialSetup(space=sspace, data=data, output=out, extra=extra, prune=False)
+
+    def objective(trial, values):
+        over = genome_overrides(space, values)
+        same = already_evaluated(trial.study, space, over)
+        if same is not None:  # same expressed genome, same seed and schedule: same result
+            trial.set_user_attr("ferkit_same_as", same.number)
+            trial.set_user_attr("params", same.user_attrs.get("params"))
+            return tuple(same.values)
+        return train_trial(setup, trial, over)
+
     stats = run_worker(
         optuna_study, suggest=lambda t: {k: p.suggest(t) for k, p in sspace.params.items()},
-        objective=lambda t, v: train_trial(setup, t, genome_overrides(space, v)),
+        objective=objective,
         budget=space.population * space.generations, on_trial=live_csv(out, on_trial))
     return _finish(space, optuna_study, study, storage, out, data, extra, stats, retrain)
 
 
 def _front(space: EvolveSpace, study) -> list[dict[str, Any]]:
-    rows = []
-    for t in study.best_trials:
+    rows, seen = [], []
+    for t in sorted(study.best_trials, key=lambda t: t.number):
         over = genome_overrides(space, t.params)
+        if over in seen:  # the same expressed genome bred twice
+            continue
+        seen.append(over)
         tp = twin_params(over, space.input_size)
         rows.append({"number": t.number, "val_acc": t.values[0], "params": int(t.values[1]),
                      "twin_params": tp, "param_ratio": round(t.values[1] / tp, 4),

@@ -12,6 +12,7 @@ from typing import Any
 
 from ferkit.config import check_range
 from ferkit.errors import ConfigError
+from ferkit.faces.base import DEFAULT_DETECTOR
 
 #: environment variable read when no ``--api-key`` is given
 API_KEY_ENV = "FERKIT_API_KEY"
@@ -34,7 +35,7 @@ class ServeConfig:
     """
 
     model: str | None = "default"
-    detector: str = "haar"
+    detector: str = DEFAULT_DETECTOR
     backend: str = "auto"
     detector_options: dict[str, Any] = field(default_factory=dict)
     host: str = "127.0.0.1"
