@@ -362,7 +362,7 @@ def render_md(doc: dict) -> str:
         "ensemble's latency is its members' run one after another)", "",
         "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(_cells(r)) + " |" for r in doc["rows"]]
-    lines += ["", "## Rows: commands and notes", ""]
+    lines += ["", *search_section(), "## Rows: commands and notes", ""]
     for r in doc["rows"]:
         lines += [f"### {r['system']}", "", f"- status: {r['status']}"]
         if r.get("wall_parts"):
@@ -373,6 +373,75 @@ def render_md(doc: dict) -> str:
             lines += ["", "```", *r["commands"], "```"]
         lines.append("")
     return "\n".join(lines)
+
+
+SEARCH_START = "<!-- searches: written by benchmarks/reproduce.py --searches -->"
+SEARCH_END = "<!-- end of searches -->"
+
+
+def _latest(pattern: str) -> dict | None:
+    import json
+
+    found = sorted((REPO / "benchmarks" / "results").glob(pattern))
+    return json.loads(found[-1].read_text()) if found else None
+
+
+def search_section() -> list[str]:
+    """Rows 3 and 8 as their methods, not only their models: the recorded ``ferkit search``
+    (random/TPE search of the Vulpe-Grigorași family) and ``ferkit evolve`` (deep evolution)
+    runs, read from the newest ``search-*.json`` / ``evolve-*.json`` in benchmarks/results."""
+    lines = [SEARCH_START, "## The searches behind the systems (ferkit search / ferkit evolve)",
+             "", "CPU-scale reproductions of the methods that *produced* systems 3 and 8; full "
+             "tables, commands and plots in the linked result files.", "",
+             "| system | method run | budget | result | vs | difference (mean ± spread over "
+             "seeds) | result file |", "|---|---|---|---|---|---|---|"]
+    search = _latest("search-fast_cpu-*.json")
+    if search:
+        s, runs = search["summary"], search["runs"]
+        b, d = search["best_mean_std"], search["default_mean_std"]
+        seeds = len(runs["best"])
+        lines.append(
+            f"| 3 Vulpe-Grigorași & Grigore random search | `ferkit search --space "
+            f"configs/search/fast_cpu.yaml` ({s['sampler']} sampler, median pruning; the "
+            f"paper's space scaled to a CPU) | {s['counts']['finished']} trials "
+            f"({s['counts']['pruned']} pruned), 3 epochs × 3,000 images each | best config "
+            f"{b[0]:.2%} ± {b[1]:.2%} | hand-set default {d[0]:.2%} ± {d[1]:.2%} | "
+            f"**{(b[0] - d[0]) * 100:+.2f} points** ({seeds} seeds, same schedule) | "
+            f"`search-fast_cpu-*.md` |")
+    evolve = _latest("evolve-*.json")
+    if evolve:
+        p, t, ch = evolve["patch"], evolve["twin"], evolve["chosen"]
+        seeds = len(evolve["runs"]["patch"])
+        lines.append(
+            f"| 8 Dufourq & Bassett deep evolution | `ferkit evolve --space "
+            f"configs/search/evolve_fer2013.yaml` (NSGA-II, accuracy vs parameters) | "
+            f"{len(ch['patches'])}-patch genome chosen from the Pareto front | patches "
+            f"{p['mean']:.2%} ({p['min']:.2%}–{p['max']:.2%}), "
+            f"{evolve['runs']['patch'][0]['params']:,} params | full-image twin {t['mean']:.2%} "
+            f"({t['min']:.2%}–{t['max']:.2%}), {evolve['runs']['twin'][0]['params']:,} params | "
+            f"**{(p['mean'] - t['mean']) * 100:+.2f} points** at "
+            f"**{evolve['param_ratio']:.1%}** of the parameters ({seeds} seeds) | "
+            f"`evolve-*.md` |")
+    return [*lines, "", SEARCH_END, ""]
+
+
+def write_searches() -> None:
+    """``--searches``: refresh only the searches section of reproduce.md (the seed rows' run
+    directories need not exist on this machine)."""
+    from ferkit.io import atomic_write_text
+
+    path = REPO / "benchmarks" / "reproduce.md"
+    text = path.read_text()
+    block = "\n".join(search_section())
+    if SEARCH_START in text:
+        head, rest = text.split(SEARCH_START, 1)
+        tail = rest.split(SEARCH_END, 1)[1].lstrip("\n")
+        text = head + block + tail
+    else:
+        text = text.replace("## Rows: commands and notes", block + "## Rows: commands and notes",
+                            1)
+    atomic_write_text(path, text)
+    print(f"wrote the searches section of {path}")
 
 
 def render(args: argparse.Namespace) -> None:
@@ -407,7 +476,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="report.json of `ferkit evaluate --output` for the default model")
     p.add_argument("--default-note", action="append", default=[],
                    help="command / epochs of the default model (repeatable)")
+    p.add_argument("--searches", action="store_true",
+                   help="only refresh the searches section from benchmarks/results/")
     args = p.parse_args(argv)
+    if args.searches:
+        write_searches()
+        return 0
     unknown = [r for r in args.rows.split(",") if r and r not in BY_ID]
     if unknown:
         p.error(f"unknown row id(s) {unknown}; choose from {', '.join(BY_ID)}")

@@ -39,6 +39,18 @@ def _space(tmp_path: Path, name: str = "space.yaml", **kw) -> Path:
     return path
 
 
+def _evolve_space(tmp_path: Path, **kw) -> Path:
+    """A 2 × 2 evolution of 1-2 tiny patches on 16 px faces (seconds per genome)."""
+    path = tmp_path / "evolve.yaml"
+    path.write_text(yaml.safe_dump({
+        "train": {"trainer.epochs": 1, "trainer.batch_size": 16, "trainer.progress": False,
+                  "model.kwargs.input_size": 16},
+        "genome": {"k": [1, 2], "dx": [-4, 4], "dy": [-4, 4], "size": [4, 8],
+                   "widths": [[4, 8]], "hidden": [8], "patch_size": [4]},
+        "population": 2, "generations": 2, **kw}))
+    return path
+
+
 def _rows(out: Path) -> list[dict]:
     with open(out / "trials.csv", newline="") as fh:
         return list(csv.DictReader(fh))
@@ -181,13 +193,7 @@ def test_sqlite_storage_url_works(synth, tmp_path, cli):
 
 
 def test_evolve_front_maps_and_winner(synth, tmp_path, cli):
-    space = tmp_path / "evolve.yaml"
-    space.write_text(yaml.safe_dump({
-        "train": {"trainer.epochs": 1, "trainer.batch_size": 16, "trainer.progress": False,
-                  "model.kwargs.input_size": 16},
-        "genome": {"k": [1, 2], "dx": [-4, 4], "dy": [-4, 4], "size": [4, 8],
-                   "widths": [[4, 8]], "hidden": [8], "patch_size": [4]},
-        "population": 2, "generations": 2, "retrain": {"trainer.epochs": 1}}))
+    space = _evolve_space(tmp_path, retrain={"trainer.epochs": 1})
     code, out, err = cli("evolve", "--data", synth, "--space", space, "--output",
                          tmp_path / "evo", "--json")
     assert code == 0, err
@@ -204,16 +210,20 @@ def test_evolve_front_maps_and_winner(synth, tmp_path, cli):
     assert meta.info.extra["patches"] == summary["chosen"]["patches"]
     code, _, err = cli("evaluate", "--model", winner, "--data", synth)
     assert code == 0, err
+    # on a photo, the patches follow the detector's nose landmark (MTCNN) or fall back
+    from importlib.resources import files
+
+    photo = str(files("ferkit") / "assets" / "sample_face.jpg")
+    for detector, flag in (("mtcnn", "nose_landmarks"), ("haar", "nose_canonical")):
+        code, out, err = cli("predict", photo, "--model", winner, "--detector", detector,
+                             "--json")
+        assert code == 0, err
+        faces = json.loads(out)["images"][0]["faces"]
+        assert faces and all(flag in f["flags"] for f in faces), (detector, faces)
 
 
 def test_two_evolve_workers_share_one_population(synth, tmp_path):
-    space = tmp_path / "evolve.yaml"
-    space.write_text(yaml.safe_dump({
-        "train": {"trainer.epochs": 1, "trainer.batch_size": 16, "trainer.progress": False,
-                  "model.kwargs.input_size": 16},
-        "genome": {"k": [1, 2], "dx": [-4, 4], "dy": [-4, 4], "size": [4, 8],
-                   "widths": [[4, 8]], "hidden": [8], "patch_size": [4]},
-        "population": 2, "generations": 2}))
+    space = _evolve_space(tmp_path)
     env = dict(os.environ, OMP_NUM_THREADS="1")
     args = _cmd("evolve", "--data", str(synth), "--space", str(space), "--output",
                 str(tmp_path / "evo"), "--no-retrain", "--json")
