@@ -29,7 +29,7 @@ def train_one(space, over: dict, data: str, seed: int, out: Path) -> dict:
     from ferkit.search.space import trial_config
     from ferkit.train.runner import train
 
-    cfg = trial_config(space.search_space(), {**over, **space.retrain}, [f"seed={seed}"], data)
+    cfg = trial_config(space.search_space(), {**space.retrain, **over}, [f"seed={seed}"], data)
     cfg.output = str(out)
     cfg.trainer.progress = False
     cfg.trainer.final_eval = False
@@ -43,6 +43,25 @@ def train_one(space, over: dict, data: str, seed: int, out: Path) -> dict:
     return {"seed": seed, "val_acc": result.best_val_acc, "epochs": result.epochs,
             "params": count_params(model), "wall_s": round(time.perf_counter() - t0, 1),
             "checkpoint": str(result.best_checkpoint)}
+
+
+def _run(space, over: dict, args, seed: int, out: Path) -> dict | None:
+    """Train (or, with --report-only / an existing result, read) one run; None if absent."""
+    if (out / "result.json").is_file():
+        from ferkit.checkpoint import load_model
+        from ferkit.models import count_params
+
+        res = json.loads((out / "result.json").read_text())
+        model, _ = load_model(out / "best.safetensors")
+        return {"seed": seed, "val_acc": res["best_val_acc"], "epochs": res["epochs"],
+                "params": count_params(model), "wall_s": res["wall_time_s"],
+                "checkpoint": str(out / "best.safetensors")}
+    if args.report_only:
+        return None
+    row = train_one(space, over, args.data, seed, out)
+    print(f"{out.name}: val acc {row['val_acc']:.4f}, {row['params']:,} params, "
+          f"{row['wall_s']:.0f} s", flush=True)
+    return row
 
 
 def summary(rows: list[dict]) -> dict:
@@ -60,6 +79,8 @@ def main() -> int:
     ap.add_argument("--models", nargs="+", default=["patch", "twin"], choices=["patch", "twin"])
     ap.add_argument("--work", default="runs/bench_evolve")
     ap.add_argument("--tag", default=None)
+    ap.add_argument("--lrs", type=float, nargs="+", default=[0.0003, 0.001, 0.003],
+                    help="learning rates tried per model with the first seed")
     ap.add_argument("--report-only", action="store_true",
                     help="only write the report from runs already in --work")
     args = ap.parse_args()
@@ -79,27 +100,26 @@ def main() -> int:
         "input_size": space.input_size, "drop": space.train.get("model.kwargs.drop", 0.3)}}
     work = Path(args.work)
     runs: dict[str, list[dict]] = {"patch": [], "twin": []}
-    for seed in args.seeds:
-        for label, o in (("patch", over), ("twin", twin)):
-            out = work / f"{label}_s{seed}"
-            if label not in args.models and not args.report_only:
-                continue
-            if args.report_only or (out / "result.json").is_file():
-                if (out / "result.json").is_file():
-                    from ferkit.checkpoint import load_model
-                    from ferkit.models import count_params
-
-                    res = json.loads((out / "result.json").read_text())
-                    model, _ = load_model(out / "best.safetensors")
-                    runs[label].append({"seed": seed, "val_acc": res["best_val_acc"],
-                                        "epochs": res["epochs"], "params": count_params(model),
-                                        "wall_s": res["wall_time_s"],
-                                        "checkpoint": str(out / "best.safetensors")})
-                continue
-            row = train_one(space, o, args.data, seed, out)
-            runs[label].append(row)
-            print(f"{label} seed {seed}: val acc {row['val_acc']:.4f}, {row['params']:,} params, "
-                  f"{row['wall_s']:.0f} s", flush=True)
+    sweep: dict[str, dict[float, float]] = {"patch": {}, "twin": {}}
+    for label, o in (("patch", over), ("twin", twin)):
+        if label not in args.models and not args.report_only:
+            continue
+        # the learning rate is chosen per model on val with the first seed (the twin's large
+        # FC layer does not train at the patch model's rate); epochs, data, augmentation and
+        # seeds are the same for both
+        for lr in args.lrs:
+            row = _run(space, {**o, "optimizer.lr": lr}, args, args.seeds[0],
+                       work / f"{label}_lr{lr:g}_s{args.seeds[0]}")
+            if row is not None:
+                sweep[label][lr] = row["val_acc"]
+        if not sweep[label]:
+            continue
+        lr = max(sweep[label], key=sweep[label].get)
+        for seed in args.seeds:
+            row = _run(space, {**o, "optimizer.lr": lr}, args, seed,
+                       work / f"{label}_lr{lr:g}_s{seed}")
+            if row is not None:
+                runs[label].append({**row, "lr": lr})
     if not runs["patch"] or not runs["twin"]:
         return 0
     p, t = summary(runs["patch"]), summary(runs["twin"])
@@ -113,7 +133,7 @@ def main() -> int:
             shutil.copyfile(evo / name, results / f"{tag}-{name}")
             copied.append(f"{tag}-{name}")
     sched = ", ".join(f"{k}={v}" for k, v in {**space.train, **space.retrain}.items()
-                      if k.startswith(("trainer.epochs", "data.limit", "optimizer.lr")))
+                      if k.startswith(("trainer.epochs", "data.limit")))
     lines = [
         f"# Deep evolution on FER2013 ({time.strftime('%Y-%m-%d')})", "",
         f"Command: `{' '.join(sys.argv)}` after `ferkit evolve --space {args.space} --data "
@@ -138,12 +158,19 @@ def main() -> int:
                      + " | ".join(f"{r['val_acc']:.4f}" for r in rows)
                      + f" | {s['mean']:.4f} | {s['min']:.4f}–{s['max']:.4f} | "
                      f"{statistics.mean(r['wall_s'] for r in rows):.0f} |")
+    lines += ["", "Learning rate, chosen per model on val with seed "
+              f"{args.seeds[0]} (same epochs, data, augmentation and seeds otherwise): "
+              + "; ".join(f"{lab}: " + ", ".join(f"{lr:g} → {acc:.4f}" for lr, acc in
+                                                  sorted(sweep[lab].items()))
+                          + f" (chosen {runs[lab][0]['lr']:g})" for lab in ("patch", "twin"))]
     lines += ["", f"Parameters: **{ratio:.1%}** of the twin's ({1 - ratio:.1%} fewer). "
               f"Accuracy difference (patches − twin): **{(p['mean'] - t['mean']) * 100:+.2f} "
               "points** (mean of seeds).", "", f"Files: {', '.join(copied)}"]
     (results / f"{tag}.md").write_text("\n".join(lines) + "\n")
     (results / f"{tag}.json").write_text(json.dumps({
-        "chosen": chosen, "runs": runs, "patch": p, "twin": t, "param_ratio": ratio,
+        "chosen": chosen, "runs": runs, "lr_sweep": {k: {str(a): b for a, b in v.items()} for k, v
+                                                     in sweep.items()},
+        "patch": p, "twin": t, "param_ratio": ratio,
         "machine": machine_info()}, indent=2, default=str) + "\n")
     print("\n".join(lines))
     return 0

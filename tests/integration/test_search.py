@@ -134,12 +134,7 @@ def test_two_workers_share_one_study(synth, tmp_path):
     assert all(n >= 1 for n in ran)  # both workers took part
 
 
-def test_sigkill_mid_trial_then_rerun_completes(synth, tmp_path):
-    space = _space(tmp_path, n_trials=3, fixed={**TINY, "trainer.epochs": 40})
-    out = tmp_path / "out"
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    args = _cmd("search", "--space", str(space), "--data", str(synth), "--study", "k",
-                "--output", str(out), "--no-prune", "--json")
+def _kill_during_first_trial(args: list[str], out: Path, env: dict) -> None:
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     deadline = time.time() + 120
     try:  # kill while the first trial is training (its metrics file has appeared)
@@ -151,6 +146,15 @@ def test_sigkill_mid_trial_then_rerun_completes(synth, tmp_path):
     finally:
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
+
+
+def test_sigkill_mid_trial_then_rerun_completes(synth, tmp_path):
+    space = _space(tmp_path, n_trials=3, fixed={**TINY, "trainer.epochs": 40})
+    out = tmp_path / "out"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    args = _cmd("search", "--space", str(space), "--data", str(synth), "--study", "k",
+                "--output", str(out), "--no-prune", "--json")
+    _kill_during_first_trial(args, out, env)
     done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-800:]
     rows = _rows(out)
@@ -160,6 +164,22 @@ def test_sigkill_mid_trial_then_rerun_completes(synth, tmp_path):
     assert len(retries) == 1 and retries[0]["state"] == "complete"
     assert retries[0]["param:optimizer.lr"] == killed["param:optimizer.lr"]
     assert sum(r["state"] == "complete" for r in rows) == 3
+
+
+def test_sigkilled_evolve_resumes(synth, tmp_path):
+    space = _evolve_space(tmp_path, train={
+        "trainer.epochs": 30, "trainer.batch_size": 16, "trainer.progress": False,
+        "model.kwargs.input_size": 16})
+    out = tmp_path / "evo"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    args = _cmd("evolve", "--data", str(synth), "--space", str(space), "--output", str(out),
+                "--no-retrain", "--json")
+    _kill_during_first_trial(args, out, env)
+    done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-800:]
+    rows = _rows(out)
+    assert rows[0]["state"] == "failed" and "worker died" in rows[0]["note"]
+    assert sum(r["state"] == "complete" for r in rows) == 4  # the whole population
 
 
 def test_same_study_with_another_space_is_refused(synth, tmp_path, cli):
