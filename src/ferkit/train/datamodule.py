@@ -40,6 +40,21 @@ class ArrayDataset(torch.utils.data.Dataset):
         return self.images[idx], self.labels[idx]
 
 
+class EpochShuffle(torch.utils.data.RandomSampler):
+    """A shuffle that depends only on (seed, epoch), not on the process's random state.
+
+    Lightning calls ``set_epoch`` before every epoch (as for ``DistributedSampler``), so a run
+    resumed at an epoch boundary sees the same order as an uninterrupted one.
+    """
+
+    def __init__(self, data, seed: int) -> None:
+        super().__init__(data, generator=torch.Generator().manual_seed(seed))
+        self.seed = seed
+
+    def set_epoch(self, epoch: int) -> None:
+        self.generator.manual_seed(self.seed * 100_003 + epoch)
+
+
 def collate_batch(batch):
     """``__getitems__`` already returns a stacked batch; single items are stacked here."""
     if isinstance(batch, tuple):
@@ -91,16 +106,16 @@ class FerDataModule(L.LightningDataModule):
 
     def _loader(self, split: SplitArrays, train: bool) -> DataLoader:
         t = self.cfg.trainer
-        sampler = None
+        soft = split.soft if train else None  # soft targets train; hard labels validate
+        dataset = ArrayDataset(split.images, split.labels, soft)
+        sampler = EpochShuffle(dataset, self.cfg.seed) if train else None
         if train and self.cfg.data.balance == "sampler":
             w = class_weights(split.labels, self.num_classes)[split.labels]
             sampler = WeightedRandomSampler(torch.from_numpy(w).double(), len(split),
                                             replacement=True)
         batch = t.batch_size if train else max(t.batch_size, 256)
-        soft = split.soft if train else None  # soft targets train; hard labels validate
         return DataLoader(
-            ArrayDataset(split.images, split.labels, soft), batch_size=batch,
-            shuffle=train and sampler is None, sampler=sampler, collate_fn=collate_batch,
+            dataset, batch_size=batch, sampler=sampler, collate_fn=collate_batch,
             num_workers=t.num_workers, persistent_workers=t.num_workers > 0,
             pin_memory=torch.cuda.is_available(), drop_last=train and len(split) > t.batch_size,
         )

@@ -7,6 +7,7 @@ device, augments training batches as whole-tensor ops and normalises with ``ferk
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import lightning as L
@@ -80,6 +81,17 @@ class FerModule(L.LightningModule):
         self._teachers: list[nn.Module] = load_teachers(cfg.distill.teachers, self.info)
         if cfg.trainer.channels_last:
             self._teachers = [t.to(memory_format=torch.channels_last) for t in self._teachers]
+
+    @contextlib.contextmanager
+    def without_extras(self):
+        """Temporarily drop what a copy of the module must not carry (frozen teachers, the
+        augmentation generator): ``EmaWeights`` deep-copies the module for its average."""
+        saved = self._teachers, self.aug_gen
+        self._teachers, self.aug_gen = [], None
+        try:
+            yield self
+        finally:
+            self._teachers, self.aug_gen = saved
 
     # ---- data -------------------------------------------------------------------------------
     def _generator(self, device: torch.device) -> torch.Generator:
