@@ -226,10 +226,22 @@ class DistillConfig:
     teachers: list[str] = field(default_factory=list)  # checkpoints or bundled model names
     alpha: float = 0.5  # weight of the distillation term; 1 - alpha weighs the label loss
     temperature: float = 2.0  # softening of both distributions (the term is scaled by T²)
+    # Cached teacher outputs: at train start, ``cache_views`` augmented views of every training
+    # image are drawn once and the teachers run on them once (RUN/teacher_cache.npz, reused by
+    # --resume); each step then shows the student one of those views per image together with
+    # the teachers' logits for exactly those pixels. Large or many teachers then cost K forward
+    # passes per image in total instead of one per image per epoch, which pays off on long
+    # schedules. Memory: images x views x input_size² x channels bytes for the views.
+    cache: bool = False
+    cache_views: int = 8
 
     def __post_init__(self) -> None:
         check_range("distill.alpha", self.alpha, 0.0, 1.0)
         check_range("distill.temperature", self.temperature, 0.0, 100.0, lo_open=True)
+        check_range("distill.cache_views", self.cache_views, 1, 256)
+        if self.cache and not self.teachers:
+            raise ConfigError("distill.cache=true needs distill.teachers (checkpoints or bundled "
+                              "model names) whose outputs it caches")
 
 
 @dataclass
@@ -250,6 +262,13 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_range("seed", self.seed, 0)
+        a = self.augment
+        if self.distill.cache and (a.mixup or a.cutmix or a.tencrop):
+            which = ", ".join(f"augment.{k}" for k in ("mixup", "cutmix", "tencrop")
+                              if getattr(a, k))
+            raise ConfigError(f"distill.cache stores one teacher output per augmented view of "
+                              f"one image, but {which} builds samples from several images or "
+                              "crops; turn it off or use distill.cache=false")
 
     def validate_names(self) -> None:
         """Check registry names (model, optimizer, scheduler) with did-you-mean errors."""

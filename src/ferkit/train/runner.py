@@ -357,7 +357,15 @@ def fit_run(cfg: TrainConfig, run_dir: Path, dataset, rng: np.random.Generator,
     if cfg.data.balance == "loss_weights":
         weights = torch.from_numpy(class_weights(splits.train.labels, len(dataset.classes)))
     module = FerModule(model, cfg, class_weights=weights, frozen=frozen)
-    datamodule = FerDataModule(splits, cfg, len(dataset.classes))
+    cache = None
+    if cfg.distill.cache:
+        from ferkit.train.teacher_cache import load_or_build
+
+        show = cfg.trainer.progress if progress is None else progress
+        cache = load_or_build(cfg, run_dir, splits.train, dataset.fingerprint, info,
+                              progress=show and not is_child_rank(),
+                              log_fn=None if is_child_rank() else log_fn)
+    datamodule = FerDataModule(splits, cfg, len(dataset.classes), teacher_cache=cache)
 
     # with EMA on, best/last hold the averaged weights: the ones validation measured
     ema = EmaWeights(cfg.trainer.ema, cfg.trainer.ema_warmup_steps) if cfg.trainer.ema else None
