@@ -214,3 +214,22 @@ def test_photometric_gamma_darkens_or_brightens_monotonically():
         x, torch.zeros(6, dtype=torch.long), _gen())
     assert (out.diff(dim=-1) >= -1e-6).all()  # a tone curve keeps the order of grey levels
     assert torch.allclose(out[..., 0], x[..., 0], atol=1e-3)  # black stays black
+
+
+def test_gaussian_blur_matches_a_reflect_padded_convolution():
+    import math
+
+    import torch.nn.functional as F
+
+    from ferkit.train.augment import gaussian_blur
+
+    x = torch.rand(3, 3, 20, 28, generator=_gen(4))
+    sigma = torch.tensor([0.4, 1.2, 2.5])
+    r = math.ceil(3 * 2.5)
+    for i in range(3):
+        t = torch.arange(-r, r + 1).float()
+        k = torch.exp(-0.5 * (t / sigma[i]) ** 2)
+        k = (k / k.sum()).view(1, 1, 1, -1).expand(3, 1, 1, -1).contiguous()
+        z = F.conv2d(F.pad(x[i:i + 1], (r, r, 0, 0), mode="reflect"), k, groups=3)
+        z = F.conv2d(F.pad(z, (0, 0, r, r), mode="reflect"), k.transpose(2, 3), groups=3)
+        assert torch.allclose(gaussian_blur(x, sigma)[i], z[0], atol=1e-5)

@@ -123,23 +123,29 @@ def build_photometric(cfg: AugmentConfig, input_size: int, num_classes: int) -> 
     return photometric
 
 
-def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """Blur each sample of ``x`` (N,C,H,W) with its own ``sigma`` (N,): one separable grouped
-    convolution for the whole batch, reflect-padded (no dark border)."""
-    n, c, h, w = x.shape
-    radius = max(1, math.ceil(3.0 * float(sigma.max())))
-    radius = min(radius, (min(h, w) - 1))  # reflect padding needs radius < size
-    t = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
-    k = torch.exp(-0.5 * (t[None] / sigma[:, None].to(x.dtype)) ** 2)
+def _blur_matrices(sigma: torch.Tensor, size: int, dtype: torch.dtype) -> torch.Tensor:
+    """Per-sample (N, size, size) matrices applying a 1-D Gaussian with reflect padding."""
+    radius = min(max(1, math.ceil(3.0 * float(sigma.max()))), size - 1)
+    taps = torch.arange(-radius, radius + 1, device=sigma.device)
+    k = torch.exp(-0.5 * (taps[None].to(dtype) / sigma[:, None].to(dtype)) ** 2)
     k = k / k.sum(1, keepdim=True)
     # taps below 1e-7 (far tails of a small sigma) only make denormals, which are ~10x slower
-    k = torch.where(k < 1e-7, 0.0, k).repeat_interleave(c, 0)  # (N*C, K)
-    z = x.reshape(1, n * c, h, w)
-    z = F.conv2d(F.pad(z, (radius, radius, 0, 0), mode="reflect"), k[:, None, None, :],
-                 groups=n * c)
-    z = F.conv2d(F.pad(z, (0, 0, radius, radius), mode="reflect"), k[:, None, :, None],
-                 groups=n * c)
-    return z.reshape(n, c, h, w)
+    k = torch.where(k < 1e-7, 0.0, k)
+    src = (torch.arange(size, device=sigma.device)[:, None] + taps[None]).abs()  # (S, K)
+    src = torch.where(src >= size, 2 * (size - 1) - src, src)  # reflect at both ends
+    m = torch.zeros(len(sigma), size, size, device=sigma.device, dtype=dtype)
+    return m.scatter_add_(2, src.expand(len(sigma), -1, -1),
+                          k[:, None, :].expand(-1, size, -1).contiguous())
+
+
+def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """Blur each sample of ``x`` (N,C,H,W) with its own ``sigma`` (N,), reflect-padded (no dark
+    border): separable, as two batched matrix products (measured ~2x faster on a CPU than a
+    grouped convolution with one group per image)."""
+    n, c, h, w = x.shape
+    rows, cols = _blur_matrices(sigma, h, x.dtype), _blur_matrices(sigma, w, x.dtype)
+    z = x.reshape(n, c * h, w) @ cols.transpose(1, 2)
+    return rows[:, None] @ z.reshape(n, c, h, w)
 
 
 @AUGMENTATIONS.register("blur")
