@@ -111,6 +111,9 @@ def write_results(rows: list[dict], args: argparse.Namespace) -> Path:
              f"{args.batch}x1x{args.size}x{args.size} in [0,1], each stage with probability 1.",
              "", "| stage | what | ms / batch |", "|---|---|---:|"]
     lines += [f"| {r['stage']} | {r['what']} | {r['ms_per_batch']:.2f} |" for r in rows]
+    lines += ["", "The `all but crop` row times the real pipeline as one call; it has cost more "
+              "than the sum of the rows above in every run so far (cause not pinned down; the "
+              "CPU is shared), so budget by that row."]
     atomic_write_text(out / f"augment-{today}.md", "\n".join(lines) + "\n")
     return out / f"augment-{today}.md"
 

@@ -73,7 +73,10 @@ class StopAfterFirstEpoch(Callback):
 
 
 def test_resume_restores_the_average(synth, tmp_path):
-    extra = [*EMA, "trainer.final_eval=false", "trainer.fit_temperature=false"]
+    # the robustness augmentations ride along: their generator state must resume exactly too
+    extra = [*EMA, "trainer.final_eval=false", "trainer.fit_temperature=false",
+             "augment.blur=0.3", "augment.jpeg=0.3", "augment.noise=0.3", "augment.gamma=0.2",
+             "augment.contrast=0.2", "augment.brightness=0.1"]
     whole = train(_cfg(synth, tmp_path / "whole", *extra))
     with pytest.raises(Interrupted):
         train(_cfg(synth, tmp_path / "cut", *extra), callbacks=[StopAfterFirstEpoch()])
