@@ -218,6 +218,10 @@ class EmaWeights(WeightAveraging):
         return "ferkit.EmaWeights"
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        # setup runs before the strategy moves the module to its device, so the average would
+        # stay on the CPU (and every step copy the weights across); put it where training runs
+        if self._device is None:
+            self._device = trainer.strategy.root_device
         # the averaged copy is a deepcopy of the module: leave frozen teachers (and any cached
         # teacher outputs) out of it, they are not averaged and could be large
         detach = getattr(pl_module, "without_extras", None)
