@@ -135,3 +135,101 @@ def test_tta_handles_rgb_models_and_empty_input():
     model = create_model("tinycnn_test", in_chans=3, input_size=16).eval()
     images = np.zeros((0, 24, 24), dtype=np.uint8)
     assert predict_logits(model, images, info, "tencrop").shape == (0, 7)
+
+
+# ---- robustness stages (#11): photometric, blur, noise, jpeg -------------------------------
+ROBUST = {"photometric": {"gamma": 0.4, "contrast": 0.3, "brightness": 0.1},
+          "blur": {"blur": 1.0, "blur_sigma": (0.8, 1.5)},
+          "noise": {"noise": 1.0, "noise_std": (0.02, 0.05)},
+          "jpeg": {"jpeg": 1.0, "jpeg_quality": (10, 40)}}
+
+
+def _smooth(n: int = 8, c: int = 1, size: int = 24) -> torch.Tensor:
+    """Smooth images (as faces are), where blur and JPEG change pixels only a little."""
+    low = torch.rand(n, c, 6, 6, generator=_gen(5))
+    return torch.nn.functional.interpolate(low, size=size, mode="bilinear", align_corners=False)
+
+
+def test_robust_stages_are_off_by_default():
+    cfg = AugmentConfig(hflip=0.0)
+    for name in ROBUST:
+        assert AUGMENTATIONS.get(name)(cfg, 24, 7) is None, name
+    assert STAGE_ORDER.index("photometric") > STAGE_ORDER.index("crop")
+    assert max(STAGE_ORDER.index(n) for n in ROBUST) < STAGE_ORDER.index("erase")
+
+
+@pytest.mark.parametrize("name", sorted(ROBUST))
+@pytest.mark.parametrize("chans", [1, 3])
+def test_robust_stage_contract(name, chans):
+    aug = BatchAugmenter(AugmentConfig(hflip=0.0, **ROBUST[name]), 24, 7)
+    assert aug.names == [name]
+    x, y = _smooth(8, chans), torch.arange(8) % 7
+    a, ya = aug(x, y, _gen(1))
+    b, _ = aug(x, y, _gen(1))
+    c, _ = aug(x, y, _gen(2))
+    assert a.shape == x.shape and a.dtype == x.dtype and torch.equal(ya, y)
+    assert 0.0 <= float(a.min()) and float(a.max()) <= 1.0
+    assert torch.equal(a, b) and not torch.equal(a, c)  # seeded by the generator only
+    changed = (a - x).abs().flatten(1).amax(1)
+    assert (changed > 1e-3).all(), changed  # probability 1: every image altered
+    assert float((a - x).abs().mean()) < 0.2  # an altered face, not a different image
+
+
+@pytest.mark.parametrize("name, key", [("blur", "blur"), ("noise", "noise"), ("jpeg", "jpeg"),
+                                       ("photometric", "photometric_p")])
+def test_robust_stage_probability_leaves_other_samples_untouched(name, key):
+    cfg = AugmentConfig(hflip=0.0, **{**ROBUST[name], key: 0.5})
+    x = _smooth(64)
+    out, _ = BatchAugmenter(cfg, 24, 7)(x, torch.zeros(64, dtype=torch.long), _gen(3))
+    same = torch.isclose(out, x, atol=1e-6).flatten(1).all(1)
+    assert 10 < int(same.sum()) < 54
+
+
+def test_blur_reduces_detail_and_keeps_the_mean():
+    x = torch.rand(4, 1, 24, 24, generator=_gen(0))
+    out, _ = BatchAugmenter(AugmentConfig(hflip=0.0, blur=1.0, blur_sigma=(1.5, 2.0)), 24, 7)(
+        x, torch.zeros(4, dtype=torch.long), _gen())
+    assert out.std() < 0.5 * x.std()
+    assert torch.allclose(out.mean((1, 2, 3)), x.mean((1, 2, 3)), atol=0.02)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torchvision's image codecs
+def test_jpeg_artifacts_match_libjpeg_on_gray_images():
+    """The batched 8x8-DCT approximation is close to a real JPEG encode/decode."""
+    from torchvision.transforms.v2.functional import jpeg
+
+    from ferkit.train.augment import jpeg_artifacts
+
+    u8 = (_smooth(4, 1, 32) * 255).round().to(torch.uint8)
+    x = u8.float() / 255  # the same 8-bit input for both
+    for quality in (15, 60):
+        ours = jpeg_artifacts(x, torch.full((4,), float(quality)))
+        real = jpeg(u8, quality).float() / 255
+        assert float((ours - real).abs().mean()) < 0.35 * float((x - real).abs().mean())
+
+
+def test_photometric_gamma_darkens_or_brightens_monotonically():
+    x = torch.linspace(0, 1, 24).expand(6, 1, 24, 24).contiguous()
+    out, _ = BatchAugmenter(AugmentConfig(hflip=0.0, gamma=0.5), 24, 7)(
+        x, torch.zeros(6, dtype=torch.long), _gen())
+    assert (out.diff(dim=-1) >= -1e-6).all()  # a tone curve keeps the order of grey levels
+    assert torch.allclose(out[..., 0], x[..., 0], atol=1e-3)  # black stays black
+
+
+def test_gaussian_blur_matches_a_reflect_padded_convolution():
+    import math
+
+    import torch.nn.functional as F
+
+    from ferkit.train.augment import gaussian_blur
+
+    x = torch.rand(3, 3, 20, 28, generator=_gen(4))
+    sigma = torch.tensor([0.4, 1.2, 2.5])
+    r = math.ceil(3 * 2.5)
+    for i in range(3):
+        t = torch.arange(-r, r + 1).float()
+        k = torch.exp(-0.5 * (t / sigma[i]) ** 2)
+        k = (k / k.sum()).view(1, 1, 1, -1).expand(3, 1, 1, -1).contiguous()
+        z = F.conv2d(F.pad(x[i:i + 1], (r, r, 0, 0), mode="reflect"), k, groups=3)
+        z = F.conv2d(F.pad(z, (0, 0, r, r), mode="reflect"), k.transpose(2, 3), groups=3)
+        assert torch.allclose(gaussian_blur(x, sigma)[i], z[0], atol=1e-5)

@@ -6,9 +6,19 @@ input/crop_fraction when crops are trained). Stages run in ``STAGE_ORDER``; each
 
 - ``affine``: flip + rotation + shift + scale as ONE ``affine_grid``/``grid_sample`` per batch;
 - ``crop``: random crop or ten-crop (each crop becomes a sample, labels repeated);
+- ``photometric``: gamma, contrast and brightness jitter (other cameras, exposure, lighting);
+- ``blur``: Gaussian blur with a per-sample sigma (defocus, low-resolution cameras, upscaled
+  small detector boxes);
+- ``noise``: additive Gaussian sensor noise;
+- ``jpeg``: JPEG artefacts (8x8 block DCT quantised with libjpeg's tables at a per-sample
+  quality), as web images and video frames carry them;
 - ``erase``: vectorised random erasing (one mask per sample, no Python loop);
 - ``mix``: mixup / cutmix, turning labels into soft targets (N, K).
 All randomness comes from an explicit ``torch.Generator`` so runs are reproducible and resumable.
+The robustness stages run after the geometry (at the model's input size, where their pixel
+units are defined) in camera order (scene light, optics, sensor, compression) and before
+erasing/mixing, which are regularisers rather than image models. "Box jitter" (the detector's
+box scale/shift variation) is ``affine`` with ``scale``/``shift``: the same resampling.
 """
 
 from __future__ import annotations
@@ -25,7 +35,8 @@ from ferkit.train.config import AugmentConfig
 
 Stage = Callable[[torch.Tensor, torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
 AUGMENTATIONS: Registry = Registry("augmentation")
-STAGE_ORDER: tuple[str, ...] = ("affine", "crop", "erase", "mix")
+STAGE_ORDER: tuple[str, ...] = ("affine", "crop", "photometric", "blur", "noise", "jpeg",
+                                 "erase", "mix")
 
 
 def _rand(n: int, gen: torch.Generator, device: torch.device, lo: float = 0.0,
@@ -84,6 +95,169 @@ def build_crop(cfg: AugmentConfig, input_size: int, num_classes: int) -> Stage |
         return x.permute(0, 2, 3, 1)[b, iy, ix].permute(0, 3, 1, 2).contiguous(), y
 
     return random_crop
+
+
+def _chosen(n: int, p: float, gen: torch.Generator, device: torch.device) -> torch.Tensor:
+    """Indices of the samples a stage with probability ``p`` applies to."""
+    return torch.nonzero(_rand(n, gen, device) < p).flatten()
+
+
+@AUGMENTATIONS.register("photometric")
+def build_photometric(cfg: AugmentConfig, input_size: int, num_classes: int) -> Stage | None:
+    """Gamma (log-uniform in e^±gamma), contrast (×(1±contrast) about the image mean) and
+    brightness (±brightness) per sample: exposure and tone curves differ between cameras."""
+    if cfg.gamma == 0 and cfg.contrast == 0 and cfg.brightness == 0:
+        return None
+
+    def photometric(x, y, gen):
+        n, dev = x.shape[0], x.device
+        on = (_rand(n, gen, dev) < cfg.photometric_p).to(x.dtype).view(-1, 1, 1, 1)
+        gamma = torch.exp(_rand(n, gen, dev, -1, 1) * cfg.gamma).view(-1, 1, 1, 1)
+        contrast = 1.0 + _rand(n, gen, dev, -1, 1).view(-1, 1, 1, 1) * cfg.contrast
+        bright = _rand(n, gen, dev, -1, 1).view(-1, 1, 1, 1) * cfg.brightness
+        z = x.pow(gamma)  # gamma > 0: black stays 0
+        mean = z.mean(dim=(1, 2, 3), keepdim=True)
+        z = ((z - mean) * contrast + mean + bright).clamp_(0.0, 1.0)
+        return torch.lerp(x, z, on), y
+
+    return photometric
+
+
+def _blur_matrices(sigma: torch.Tensor, size: int, dtype: torch.dtype) -> torch.Tensor:
+    """Per-sample (N, size, size) matrices applying a 1-D Gaussian with reflect padding."""
+    radius = min(max(1, math.ceil(3.0 * float(sigma.max()))), size - 1)
+    taps = torch.arange(-radius, radius + 1, device=sigma.device)
+    k = torch.exp(-0.5 * (taps[None].to(dtype) / sigma[:, None].to(dtype)) ** 2)
+    k = k / k.sum(1, keepdim=True)
+    # taps below 1e-7 (far tails of a small sigma) only make denormals, which are ~10x slower
+    k = torch.where(k < 1e-7, 0.0, k)
+    src = (torch.arange(size, device=sigma.device)[:, None] + taps[None]).abs()  # (S, K)
+    src = torch.where(src >= size, 2 * (size - 1) - src, src)  # reflect at both ends
+    m = torch.zeros(len(sigma), size, size, device=sigma.device, dtype=dtype)
+    return m.scatter_add_(2, src.expand(len(sigma), -1, -1),
+                          k[:, None, :].expand(-1, size, -1).contiguous())
+
+
+def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """Blur each sample of ``x`` (N,C,H,W) with its own ``sigma`` (N,), reflect-padded (no dark
+    border): separable, as two batched matrix products (measured ~2x faster on a CPU than a
+    grouped convolution with one group per image)."""
+    n, c, h, w = x.shape
+    rows, cols = _blur_matrices(sigma, h, x.dtype), _blur_matrices(sigma, w, x.dtype)
+    z = x.reshape(n, c * h, w) @ cols.transpose(1, 2)
+    return rows[:, None] @ z.reshape(n, c, h, w)
+
+
+@AUGMENTATIONS.register("blur")
+def build_blur(cfg: AugmentConfig, input_size: int, num_classes: int) -> Stage | None:
+    """Gaussian blur with sigma uniform in ``blur_sigma`` on a ``blur`` fraction of samples."""
+    if cfg.blur == 0:
+        return None
+    lo, hi = cfg.blur_sigma
+
+    def blur(x, y, gen):
+        idx = _chosen(x.shape[0], cfg.blur, gen, x.device)
+        sigma = _rand(len(idx), gen, x.device, lo, hi)
+        if len(idx) == 0:
+            return x, y
+        x = x.clone()
+        x[idx] = gaussian_blur(x[idx], sigma)
+        return x, y
+
+    return blur
+
+
+@AUGMENTATIONS.register("noise")
+def build_noise(cfg: AugmentConfig, input_size: int, num_classes: int) -> Stage | None:
+    """Additive Gaussian noise (std uniform in ``noise_std``) on a ``noise`` fraction."""
+    if cfg.noise == 0:
+        return None
+    lo, hi = cfg.noise_std
+
+    def noise(x, y, gen):
+        n, dev = x.shape[0], x.device
+        std = (_rand(n, gen, dev, lo, hi) * (_rand(n, gen, dev) < cfg.noise)).to(x.dtype)
+        eps = torch.randn(x.shape, generator=gen, device=dev, dtype=x.dtype)
+        return (x + eps * std.view(-1, 1, 1, 1)).clamp_(0.0, 1.0), y
+
+    return noise
+
+
+#: libjpeg's standard luminance / chrominance quantisation tables (ITU T.81 Annex K)
+_JPEG_LUMA = (16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+              14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+              18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+              49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99)
+_JPEG_CHROMA = (17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99,
+                24, 26, 56, 99, 99, 99, 99, 99, 47, 66, 99, 99, 99, 99, 99, 99,
+                *([99] * 32))
+
+
+def _dct_matrix(device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """The orthonormal 8-point DCT-II matrix D (block B → D @ B @ Dᵀ)."""
+    k = torch.arange(8, device=device, dtype=torch.float64)
+    d = torch.cos(math.pi * (2 * k[None] + 1) * k[:, None] / 16) * math.sqrt(2 / 8)
+    d[0] /= math.sqrt(2)
+    return d.to(dtype)
+
+
+def jpeg_tables(quality: torch.Tensor, chroma: bool = False) -> torch.Tensor:
+    """libjpeg's quantisation table (N,8,8) at each ``quality`` in 1..100 (``jpeg_set_quality``)."""
+    base = torch.tensor(_JPEG_CHROMA if chroma else _JPEG_LUMA, device=quality.device,
+                        dtype=torch.float32).view(1, 8, 8)
+    q = quality.float().clamp(1, 100)
+    scale = torch.where(q < 50, 5000.0 / q, 200.0 - 2.0 * q).view(-1, 1, 1)
+    return torch.floor((base * scale + 50.0) / 100.0).clamp(1, 255)
+
+
+def jpeg_artifacts(x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+    """JPEG's lossy step on a batch: 8x8 block DCT, quantise with the tables at ``quality``
+    (N,), dequantise, inverse DCT. Gray images use the luma table; RGB goes through YCbCr with
+    the chroma table on Cb/Cr (without 4:2:0 subsampling). No entropy coding: it is lossless."""
+    n, c, h, w = x.shape
+    ph, pw = (-h) % 8, (-w) % 8
+    z = F.pad(x, (0, pw, 0, ph), mode="replicate") * 255.0
+    if c == 3:
+        m = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5],
+                          [0.5, -0.418688, -0.081312]], device=x.device, dtype=x.dtype)
+        z = torch.einsum("ij,njhw->nihw", m, z) + torch.tensor(
+            [0.0, 128.0, 128.0], device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+    hh, ww = z.shape[-2:]
+    blocks = (z - 128.0).reshape(n, c, hh // 8, 8, ww // 8, 8).transpose(3, 4)  # (n,c,by,bx,8,8)
+    # D B Dᵀ for every block as ONE (blocks x 64) @ (64 x 64) product: vec(D B Dᵀ) = (D ⊗ D) vec(B)
+    d = _dct_matrix(x.device, x.dtype)
+    k = torch.kron(d, d)
+    coef = blocks.reshape(n, c, -1, 64) @ k.T
+    tables = [jpeg_tables(quality, chroma=(c == 3 and ch > 0)) for ch in range(c)]
+    table = torch.stack(tables, 1).to(x.dtype).reshape(n, c, 1, 64)
+    coef = torch.round(coef / table) * table
+    z = (coef @ k + 128.0).reshape(n, c, hh // 8, ww // 8, 8, 8).transpose(3, 4)
+    z = z.reshape(n, c, hh, ww)
+    if c == 3:
+        z = z - torch.tensor([0.0, 128.0, 128.0], device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+        m = torch.tensor([[1.0, 0.0, 1.402], [1.0, -0.344136, -0.714136], [1.0, 1.772, 0.0]],
+                         device=x.device, dtype=x.dtype)
+        z = torch.einsum("ij,njhw->nihw", m, z)
+    return (z[..., :h, :w] / 255.0).clamp_(0.0, 1.0)
+
+
+@AUGMENTATIONS.register("jpeg")
+def build_jpeg(cfg: AugmentConfig, input_size: int, num_classes: int) -> Stage | None:
+    """JPEG artefacts at a quality uniform in ``jpeg_quality`` on a ``jpeg`` fraction."""
+    if cfg.jpeg == 0:
+        return None
+    lo, hi = cfg.jpeg_quality
+
+    def jpeg(x, y, gen):
+        idx = _chosen(x.shape[0], cfg.jpeg, gen, x.device)
+        quality = torch.floor(_rand(len(idx), gen, x.device, lo, hi + 1)).clamp(max=hi)
+        if len(idx) == 0:
+            return x, y
+        x = x.clone()
+        x[idx] = jpeg_artifacts(x[idx], quality)
+        return x, y
+
+    return jpeg
 
 
 @AUGMENTATIONS.register("erase")

@@ -8,6 +8,9 @@
   state) at each epoch end and every N steps, written atomically to ``RUN_DIR/resume/state.ckpt``.
   It is reloaded with ``weights_only=True`` (no arbitrary unpickling; only tensors and plain
   containers), so a SIGKILL loses at most the steps since the last save.
+- ``EmaWeights``: an exponential moving average of the weights (``trainer.ema``), built on
+  Lightning's ``WeightAveraging`` (torch's ``AveragedModel``), so validation runs on the average
+  and the resume state carries both the live and the averaged weights.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import Callback
+import torch
+from lightning.pytorch.callbacks import Callback, WeightAveraging
 
 from ferkit.io import atomic_path, atomic_write_text
 
@@ -169,3 +173,66 @@ class ResumeState(Callback):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # runs after RunRecorder (callback order), so the epoch's history row is included
         self._save(trainer)
+
+
+def ema_multi_avg_fn(decay: float, warmup_steps: int = 0):
+    """``AveragedModel``'s ``multi_avg_fn`` for EMA with a warm-up, on whole tensor lists.
+
+    torch's ``get_ema_multi_avg_fn`` has no warm-up, and it would average integer buffers
+    (BatchNorm's ``num_batches_tracked``) too; here the average *follows* the live weights
+    (copies them) while fewer than ``warmup_steps`` updates were made, then moves by
+    ``1 - decay`` per step. Float buffers (BatchNorm running mean/var) are averaged like the
+    weights, so the averaged network carries statistics that match its averaged weights (as
+    timm's ModelEma does); integer counters just follow the live model.
+    """
+
+    @torch.no_grad()
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor],
+               n_averaged: torch.Tensor) -> None:
+        floating = torch.is_floating_point(averaged[0]) or torch.is_complex(averaged[0])
+        if not floating or int(n_averaged) < warmup_steps:
+            torch._foreach_copy_(averaged, current)
+        else:
+            torch._foreach_lerp_(averaged, current, 1.0 - decay)
+
+    return update
+
+
+class EmaWeights(WeightAveraging):
+    """EMA of the LightningModule's weights and buffers, updated after every optimiser step.
+
+    Lightning's ``WeightAveraging`` swaps the average in for validation (so ``val_acc``, early
+    stopping and the plateau schedule see the averaged weights), copies it into the module when
+    training ends, and stores it in the resume state (``state_dict`` = average,
+    ``current_model_state`` = live weights) so ``--resume`` restores both. ``model_state()`` is
+    what ``best``/``last.safetensors`` save.
+    """
+
+    def __init__(self, decay: float, warmup_steps: int = 0) -> None:
+        super().__init__(use_buffers=True, multi_avg_fn=ema_multi_avg_fn(decay, warmup_steps))
+        self.decay = decay
+        self.warmup_steps = warmup_steps
+
+    @property
+    def state_key(self) -> str:
+        return "ferkit.EmaWeights"
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        # setup runs before the strategy moves the module to its device, so the average would
+        # stay on the CPU (and every step copy the weights across); put it where training runs
+        if self._device is None:
+            self._device = trainer.strategy.root_device
+        # the averaged copy is a deepcopy of the module: leave frozen teachers (and any cached
+        # teacher outputs) out of it, they are not averaged and could be large
+        detach = getattr(pl_module, "without_extras", None)
+        if detach is None:
+            super().setup(trainer, pl_module, stage)
+            return
+        with detach():
+            super().setup(trainer, pl_module, stage)
+
+    def model_state(self) -> dict[str, torch.Tensor]:
+        """The averaged network's ``state_dict`` (keys as ``pl_module.model.state_dict()``)."""
+        if self._average_model is None:
+            raise RuntimeError("EmaWeights.model_state() before setup(stage='fit')")
+        return self._average_model.module.model.state_dict()

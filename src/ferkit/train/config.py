@@ -50,6 +50,14 @@ class DataConfig:
             raise ConfigError(f"config value data.folds={self.folds!r} must be 0 (off) or >= 2")
 
 
+def _check_pair(name: str, pair: tuple[float, float], lo: float, hi: float) -> None:
+    """A (low, high) range: both inside [lo, hi] and low <= high."""
+    a, b = pair
+    if not lo <= a <= b <= hi:
+        raise ConfigError(f"config value {name}={pair!r} must satisfy {lo} <= low <= high "
+                          f"<= {hi}")
+
+
 @dataclass
 class AugmentConfig:
     """Batched tensor augmentations (applied on the whole batch inside the training step)."""
@@ -67,10 +75,31 @@ class AugmentConfig:
     mixup: float = 0.0  # Beta(alpha, alpha) parameter; 0 disables
     cutmix: float = 0.0  # Beta(alpha, alpha) parameter; 0 disables
     mix_p: float = 1.0  # probability that a batch is mixed (when mixup/cutmix are on)
+    # Robustness to faces from other cameras and real detector crops (all off by default).
+    # The detector-box variation of the pipeline (box scale/shift) is the ``affine`` stage's
+    # ``scale``/``shift`` with ``hflip``: a zoom of 1±scale about a centre moved by ±shift is the
+    # same resampling as a face box grown/shrunk and moved, so no separate box-jitter stage.
+    blur: float = 0.0  # probability of a Gaussian blur (defocus, motion-free low-res webcams)
+    blur_sigma: tuple[float, float] = (0.3, 1.5)  # sigma range in pixels of the model input
+    jpeg: float = 0.0  # probability of JPEG-like 8x8 block-DCT quantisation artefacts
+    jpeg_quality: tuple[int, int] = (30, 90)  # JPEG quality range (libjpeg's scale, 1-100)
+    gamma: float = 0.0  # max |log gamma|: gamma drawn log-uniformly in [e^-g, e^g]
+    contrast: float = 0.0  # max relative contrast change (factor uniform in 1±contrast)
+    brightness: float = 0.0  # max brightness shift (added, uniform in ±brightness)
+    photometric_p: float = 1.0  # probability that gamma/contrast/brightness apply to an image
+    noise: float = 0.0  # probability of additive Gaussian noise (sensor noise, dark scenes)
+    noise_std: tuple[float, float] = (0.01, 0.05)  # noise std range (images in [0,1])
 
     def __post_init__(self) -> None:
-        for name in ("hflip", "affine_p", "erasing", "mix_p"):
+        for name in ("hflip", "affine_p", "erasing", "mix_p", "blur", "jpeg", "photometric_p",
+                     "noise"):
             check_range(f"augment.{name}", getattr(self, name), 0.0, 1.0)
+        check_range("augment.gamma", self.gamma, 0.0, 1.5)
+        check_range("augment.contrast", self.contrast, 0.0, 0.9)
+        check_range("augment.brightness", self.brightness, 0.0, 0.5)
+        _check_pair("augment.blur_sigma", self.blur_sigma, 0.05, 10.0)
+        _check_pair("augment.jpeg_quality", self.jpeg_quality, 1, 100)
+        _check_pair("augment.noise_std", self.noise_std, 0.0, 0.5)
         check_range("augment.rotation", self.rotation, 0.0, 180.0)
         check_range("augment.shift", self.shift, 0.0, 0.5)
         check_range("augment.scale", self.scale, 0.0, 0.9)
@@ -162,8 +191,19 @@ class TrainerConfig:
     progress: bool = True
     fit_temperature: bool = True
     final_eval: bool = True
+    # Exponential moving average of the weights (and of BatchNorm's running statistics), 0 = off.
+    # Long schedules with strong augmentation end in a noisy region; the average of the last
+    # ~1/(1-ema) steps is a flatter, better-generalising point (timm, Polyak averaging). With EMA
+    # on, validation, best/last checkpoints, calibration and the final evaluation all use the
+    # averaged weights, and --resume restores both the live and the averaged weights.
+    ema: float = 0.0  # decay per optimiser step, e.g. 0.999 (horizon ~1000 steps)
+    # the average follows the live weights for this many optimiser steps before it starts
+    # averaging: weights from the first, fast-changing steps (random init) would only drag it
+    ema_warmup_steps: int = 0
 
     def __post_init__(self) -> None:
+        check_range("trainer.ema", self.ema, 0.0, 1.0, hi_open=True)
+        check_range("trainer.ema_warmup_steps", self.ema_warmup_steps, 0)
         check_range("trainer.epochs", self.epochs, 1)
         check_range("trainer.batch_size", self.batch_size, 1)
         check_range("trainer.num_nodes", self.num_nodes, 1)
@@ -186,10 +226,22 @@ class DistillConfig:
     teachers: list[str] = field(default_factory=list)  # checkpoints or bundled model names
     alpha: float = 0.5  # weight of the distillation term; 1 - alpha weighs the label loss
     temperature: float = 2.0  # softening of both distributions (the term is scaled by T²)
+    # Cached teacher outputs: at train start, ``cache_views`` augmented views of every training
+    # image are drawn once and the teachers run on them once (RUN/teacher_cache.npz, reused by
+    # --resume); each step then shows the student one of those views per image together with
+    # the teachers' logits for exactly those pixels. Large or many teachers then cost K forward
+    # passes per image in total instead of one per image per epoch, which pays off on long
+    # schedules. Memory: images x views x input_size² x channels bytes for the views.
+    cache: bool = False
+    cache_views: int = 8
 
     def __post_init__(self) -> None:
         check_range("distill.alpha", self.alpha, 0.0, 1.0)
         check_range("distill.temperature", self.temperature, 0.0, 100.0, lo_open=True)
+        check_range("distill.cache_views", self.cache_views, 1, 256)
+        if self.cache and not self.teachers:
+            raise ConfigError("distill.cache=true needs distill.teachers (checkpoints or bundled "
+                              "model names) whose outputs it caches")
 
 
 @dataclass
@@ -210,6 +262,13 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_range("seed", self.seed, 0)
+        a = self.augment
+        if self.distill.cache and (a.mixup or a.cutmix or a.tencrop):
+            which = ", ".join(f"augment.{k}" for k in ("mixup", "cutmix", "tencrop")
+                              if getattr(a, k))
+            raise ConfigError(f"distill.cache stores one teacher output per augmented view of "
+                              f"one image, but {which} builds samples from several images or "
+                              "crops; turn it off or use distill.cache=false")
 
     def validate_names(self) -> None:
         """Check registry names (model, optimizer, scheduler) with did-you-mean errors."""

@@ -23,29 +23,68 @@ class ArrayDataset(torch.utils.data.Dataset):
     """uint8 images (N,H,W[,C]) + int64 labels (or float (N,K) soft targets); batched reads via
     ``__getitems__``."""
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray,
-                 soft: np.ndarray | None = None) -> None:
-        self.images = torch.from_numpy(np.ascontiguousarray(images))
+    def __init__(self, images: np.ndarray | torch.Tensor, labels: np.ndarray,
+                 soft: np.ndarray | None = None, extra: torch.Tensor | None = None) -> None:
+        self.images = torch.as_tensor(np.ascontiguousarray(images))
         self.labels = (torch.from_numpy(np.asarray(labels, dtype=np.int64)) if soft is None
                        else torch.from_numpy(np.ascontiguousarray(soft, dtype=np.float32)))
+        self.extra = extra  # per-item teacher logits (distill.cache), returned third
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
     def __getitem__(self, i: int):
+        if self.extra is not None:
+            return self.images[i], self.labels[i], self.extra[i]
         return self.images[i], self.labels[i]
 
     def __getitems__(self, indices: list[int]):
         idx = torch.as_tensor(indices, dtype=torch.long)
+        if self.extra is not None:
+            return self.images[idx], self.labels[idx], self.extra[idx]
         return self.images[idx], self.labels[idx]
+
+
+class EpochShuffle(torch.utils.data.RandomSampler):
+    """A shuffle that depends only on (seed, epoch), not on the process's random state.
+
+    Lightning calls ``set_epoch`` before every epoch (as for ``DistributedSampler``), so a run
+    resumed at an epoch boundary sees the same order as an uninterrupted one.
+    """
+
+    def __init__(self, data, seed: int) -> None:
+        super().__init__(data, generator=torch.Generator().manual_seed(seed))
+        self.seed = seed
+
+    def set_epoch(self, epoch: int) -> None:
+        self.generator.manual_seed(self.seed * 100_003 + epoch)
+
+
+class ViewShuffle(torch.utils.data.Sampler):
+    """Each epoch: every image once, in a (seed, epoch)-seeded order, as one of its ``views``
+    cached views (item ``i * views + v`` of a ``TeacherCache``), also drawn per epoch."""
+
+    def __init__(self, num_images: int, views: int, seed: int) -> None:
+        self.num_images, self.views, self.seed, self.epoch = num_images, views, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.num_images
+
+    def __iter__(self):
+        gen = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        order = torch.randperm(self.num_images, generator=gen)
+        view = torch.randint(self.views, (self.num_images,), generator=gen)
+        yield from (order * self.views + view).tolist()
 
 
 def collate_batch(batch):
     """``__getitems__`` already returns a stacked batch; single items are stacked here."""
     if isinstance(batch, tuple):
         return batch
-    images, labels = zip(*batch, strict=True)
-    return torch.stack(images), torch.stack(labels)
+    return tuple(torch.stack(column) for column in zip(*batch, strict=True))
 
 
 @dataclass
@@ -83,24 +122,43 @@ def class_weights(labels: np.ndarray, num_classes: int) -> np.ndarray:
 class FerDataModule(L.LightningDataModule):
     """Serves in-memory uint8 splits; ``balance=sampler`` draws classes equally often."""
 
-    def __init__(self, splits: PreparedSplits, cfg: TrainConfig, num_classes: int) -> None:
+    def __init__(self, splits: PreparedSplits, cfg: TrainConfig, num_classes: int,
+                 teacher_cache=None) -> None:
         super().__init__()
         self.splits = splits
         self.cfg = cfg
         self.num_classes = num_classes
+        self.teacher_cache = teacher_cache  # ferkit.train.teacher_cache.TeacherCache or None
+
+    def _train_dataset(self, split: SplitArrays) -> tuple[ArrayDataset, np.ndarray]:
+        """The training items and their labels: the images, or with a teacher cache its K
+        views per image (labels repeated) carrying the teachers' logits."""
+        cache = self.teacher_cache
+        if cache is None:
+            return ArrayDataset(split.images, split.labels, split.soft), split.labels
+        k = cache.num_views
+        labels = np.repeat(split.labels, k)
+        soft = None if split.soft is None else np.repeat(split.soft, k, axis=0)
+        return ArrayDataset(cache.views, labels, soft, cache.logits), labels
 
     def _loader(self, split: SplitArrays, train: bool) -> DataLoader:
         t = self.cfg.trainer
+        if train:
+            dataset, labels = self._train_dataset(split)
+        else:  # hard labels validate
+            dataset, labels = ArrayDataset(split.images, split.labels), split.labels
         sampler = None
+        if train and self.teacher_cache is not None:
+            sampler = ViewShuffle(len(split), self.teacher_cache.num_views, self.cfg.seed)
+        elif train:
+            sampler = EpochShuffle(dataset, self.cfg.seed)
         if train and self.cfg.data.balance == "sampler":
-            w = class_weights(split.labels, self.num_classes)[split.labels]
+            w = class_weights(split.labels, self.num_classes)[labels]
             sampler = WeightedRandomSampler(torch.from_numpy(w).double(), len(split),
                                             replacement=True)
         batch = t.batch_size if train else max(t.batch_size, 256)
-        soft = split.soft if train else None  # soft targets train; hard labels validate
         return DataLoader(
-            ArrayDataset(split.images, split.labels, soft), batch_size=batch,
-            shuffle=train and sampler is None, sampler=sampler, collate_fn=collate_batch,
+            dataset, batch_size=batch, sampler=sampler, collate_fn=collate_batch,
             num_workers=t.num_workers, persistent_workers=t.num_workers > 0,
             pin_memory=torch.cuda.is_available(), drop_last=train and len(split) > t.batch_size,
         )

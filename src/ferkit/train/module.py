@@ -7,6 +7,7 @@ device, augments training batches as whole-tensor ops and normalises with ``ferk
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import lightning as L
@@ -58,6 +59,24 @@ def load_teachers(paths: list[str], student_info) -> list[nn.Module]:
     return teachers
 
 
+@torch.no_grad()
+def mean_teacher_logits(teachers: list[nn.Module], x: torch.Tensor,
+                        channels_last: bool = False) -> torch.Tensor:
+    """Mean logits of ``teachers`` on ``x`` (floats in [0,1], N,C,H,W); each teacher sees the
+    batch resized to its own input size and normalised with its own mean/std."""
+    out = []
+    for teacher in teachers:
+        info = teacher.ferkit_info
+        size = info.input_size
+        xt = x.clone() if x.shape[-1] == size else F.interpolate(  # normalising is in place
+            x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+        xt = normalize(xt, info)
+        if channels_last:
+            xt = xt.contiguous(memory_format=torch.channels_last)
+        out.append(teacher(xt).float())
+    return torch.stack(out).mean(0)
+
+
 class FerModule(L.LightningModule):
     """Wraps a ferkit model; ``history`` (one dict per epoch) is kept by ``RunRecorder``."""
 
@@ -76,10 +95,23 @@ class FerModule(L.LightningModule):
         self.aug_gen: torch.Generator | None = None
         self._warmup_steps = 0
         self._base_lrs: list[float] = []
-        # a plain list, so teachers stay out of state_dict (and out of every checkpoint)
-        self._teachers: list[nn.Module] = load_teachers(cfg.distill.teachers, self.info)
+        # a plain list, so teachers stay out of state_dict (and out of every checkpoint); with
+        # distill.cache their outputs arrive with the batch (ferkit.train.teacher_cache)
+        self._teachers: list[nn.Module] = ([] if cfg.distill.cache else
+                                           load_teachers(cfg.distill.teachers, self.info))
         if cfg.trainer.channels_last:
             self._teachers = [t.to(memory_format=torch.channels_last) for t in self._teachers]
+
+    @contextlib.contextmanager
+    def without_extras(self):
+        """Temporarily drop what a copy of the module must not carry (frozen teachers, the
+        augmentation generator): ``EmaWeights`` deep-copies the module for its average."""
+        saved = self._teachers, self.aug_gen
+        self._teachers, self.aug_gen = [], None
+        try:
+            yield self
+        finally:
+            self._teachers, self.aug_gen = saved
 
     # ---- data -------------------------------------------------------------------------------
     def _generator(self, device: torch.device) -> torch.Generator:
@@ -90,9 +122,11 @@ class FerModule(L.LightningModule):
         return self.aug_gen
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        images, labels = batch
+        images, labels = batch[0], batch[1]
         x = to_float_batch(images, self.info.in_chans)
         training = self.trainer is not None and self.trainer.training
+        if training and len(batch) == 3:  # a cached view: already augmented, as the teachers
+            return self._model_input(x, self.info), labels, batch[2].float()  # saw it
         if training:
             x, labels = self.augment(x, labels, self._generator(x.device))
         elif x.shape[-1] != self.info.input_size:  # crop training stores larger images: the
@@ -110,17 +144,9 @@ class FerModule(L.LightningModule):
             x = x.contiguous(memory_format=torch.channels_last)
         return x
 
-    @torch.no_grad()
     def _teacher_logits(self, x: torch.Tensor) -> torch.Tensor:
         """Mean logits of the teachers on the augmented batch ``x`` (floats in [0,1])."""
-        out = []
-        for teacher in self._teachers:
-            size = teacher.ferkit_info.input_size
-            xt = x if x.shape[-1] == size else F.interpolate(
-                x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-            xt = xt.clone() if xt is x else xt  # normalising is in place; keep the student's x
-            out.append(teacher(self._model_input(xt, teacher.ferkit_info)).float())
-        return torch.stack(out).mean(0)
+        return mean_teacher_logits(self._teachers, x, self.cfg.trainer.channels_last)
 
     # ---- steps ------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -25,7 +25,7 @@ from ferkit.config import to_dict
 from ferkit.errors import ConfigError, DataError
 from ferkit.io import atomic_write_json, atomic_write_text
 from ferkit.seed import seed_everything
-from ferkit.train.callbacks import RESUME_FILE, ResumeState, RunRecorder
+from ferkit.train.callbacks import RESUME_FILE, EmaWeights, ResumeState, RunRecorder
 from ferkit.train.config import TrainConfig
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -357,16 +357,28 @@ def fit_run(cfg: TrainConfig, run_dir: Path, dataset, rng: np.random.Generator,
     if cfg.data.balance == "loss_weights":
         weights = torch.from_numpy(class_weights(splits.train.labels, len(dataset.classes)))
     module = FerModule(model, cfg, class_weights=weights, frozen=frozen)
-    datamodule = FerDataModule(splits, cfg, len(dataset.classes))
+    cache = None
+    if cfg.distill.cache:
+        from ferkit.train.teacher_cache import load_or_build
+
+        show = cfg.trainer.progress if progress is None else progress
+        cache = load_or_build(cfg, run_dir, splits.train, dataset.fingerprint, info,
+                              progress=show and not is_child_rank(),
+                              log_fn=None if is_child_rank() else log_fn)
+    datamodule = FerDataModule(splits, cfg, len(dataset.classes), teacher_cache=cache)
+
+    # with EMA on, best/last hold the averaged weights: the ones validation measured
+    ema = EmaWeights(cfg.trainer.ema, cfg.trainer.ema_warmup_steps) if cfg.trainer.ema else None
 
     def save_fn(path: Path, history: list[dict[str, Any]]) -> None:
-        save_checkpoint(path, module.model.state_dict(),
+        state = ema.model_state() if ema is not None else module.model.state_dict()
+        save_checkpoint(path, state,
                         make_meta(cfg, module.model, dataset, history, temperature, extra))
 
     recorder = RunRecorder(run_dir, save_fn, log_fn)
     has_val = check_validation(cfg, splits, log_fn)
     with quiet_lightning():
-        trainer = build_trainer(cfg, run_dir, recorder, progress, has_val, callbacks)
+        trainer = build_trainer(cfg, run_dir, recorder, progress, has_val, callbacks, ema)
     if stop is not None:
         stop.watch(trainer, run_dir)
     if not is_child_rank():  # after the trainer: a rejected setting leaves no config behind
@@ -415,15 +427,16 @@ def check_validation(cfg: TrainConfig, splits, log_fn=None) -> bool:
 
 def build_trainer(cfg: TrainConfig, run_dir: Path, recorder: RunRecorder,
                   progress: bool | None, has_val: bool = True,
-                  extra_callbacks: list[Any] | None = None):
+                  extra_callbacks: list[Any] | None = None, ema: EmaWeights | None = None):
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping
     from lightning.pytorch.loggers import CSVLogger
     from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
     t = cfg.trainer
-    callbacks: list[Any] = [recorder, ResumeState(run_dir, t.ckpt_every_n_steps),
-                            *(extra_callbacks or [])]
+    # EMA first: each step's average is updated before ResumeState may save that step
+    callbacks: list[Any] = [*([ema] if ema is not None else []), recorder,
+                            ResumeState(run_dir, t.ckpt_every_n_steps), *(extra_callbacks or [])]
     if t.early_stopping and has_val:
         callbacks.append(EarlyStopping(monitor="val_acc", mode="max", patience=t.early_stopping))
     show = t.progress if progress is None else progress

@@ -1,0 +1,178 @@
+"""Cached teacher outputs for distillation (``distill.cache``): consistent, cheap teachers.
+
+Patient distillation wants the student to see *the same augmented view* the teachers judged, and
+large teachers (or several) cost more per step than the student itself. So once, at train start,
+``distill.cache_views`` (K) augmented views of every training image are drawn with the run's
+augmentation (all per-image stages; mixup/cutmix/ten-crop are refused by the config), rounded to
+uint8, and the teachers' mean logits on exactly those pixels are stored (float16) in
+``RUN/teacher_cache.npz``. Each epoch every image is shown once, as one of its K views picked by
+a (seed, epoch)-seeded draw, with the logits that belong to it.
+
+The views are not stored: they are redrawn at every start from a generator seeded by the run's
+seed (cheap next to the teachers), and the file keeps a digest of them next to a fingerprint of
+(teacher files, data, the training images, augmentation, seed, K, sizes). ``--resume`` (or a new
+start in the same folder) reuses the logits only when both match; anything else recomputes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ferkit.train.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+CACHE_FILE = "teacher_cache.npz"
+FORMAT = 1  # bump when the view drawing or the stored layout changes
+_CHUNK = 256  # images per augmentation / teacher batch
+
+
+@dataclass
+class TeacherCache:
+    """K views per image and the teachers' mean logits on each; item ``i * K + v`` is view v of
+    image i in the flat ``views`` (N*K, S, S, C) uint8 and ``logits`` (N*K, classes) float16."""
+
+    views: torch.Tensor
+    logits: torch.Tensor
+    num_views: int
+    fingerprint: str
+    reused: bool = False
+
+    @property
+    def num_images(self) -> int:
+        return int(self.views.shape[0]) // self.num_views
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def cache_fingerprint(cfg: TrainConfig, teacher_files: list[Path], data_fingerprint: str,
+                      images: np.ndarray, labels: np.ndarray, input_size: int,
+                      in_chans: int) -> str:
+    """What the cached logits depend on; a change anywhere means recomputing them."""
+    from ferkit.config import to_dict
+
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(images).tobytes())
+    h.update(np.ascontiguousarray(labels).tobytes())
+    doc = {"format": FORMAT, "teachers": [_file_digest(p) for p in teacher_files],
+           "data": data_fingerprint, "train_arrays": h.hexdigest(),
+           "shape": list(images.shape), "augment": to_dict(cfg.augment), "seed": cfg.seed,
+           "views": cfg.distill.cache_views, "input_size": input_size, "in_chans": in_chans}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def draw_views(images: np.ndarray, labels: np.ndarray, cfg: TrainConfig, input_size: int,
+               in_chans: int, num_classes: int, advance: Callable[[int], None] | None = None
+               ) -> torch.Tensor:
+    """K augmented views of every image, uint8 (N*K, S, S, C), item ``i*K + v``; on the CPU
+    with a generator seeded by ``cfg.seed`` alone, so every start draws the same pixels."""
+    from ferkit.train.augment import STAGE_ORDER, BatchAugmenter
+    from ferkit.train.module import to_float_batch
+
+    k = cfg.distill.cache_views
+    augment = BatchAugmenter(cfg.augment, input_size, num_classes,
+                             tuple(s for s in STAGE_ORDER if s != "mix"))
+    gen = torch.Generator().manual_seed(cfg.seed * 1000 + 999)
+    n = len(images)
+    out = torch.empty((n, k, input_size, input_size, in_chans), dtype=torch.uint8)
+    imgs, labs = torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(labels)
+    for v in range(k):
+        for start in range(0, n, _CHUNK):
+            x = to_float_batch(imgs[start:start + _CHUNK], in_chans)
+            x, _ = augment(x, labs[start:start + _CHUNK], gen)
+            u8 = x.mul(255.0).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+            out[start:start + _CHUNK, v] = u8
+            if advance is not None:
+                advance(len(u8))
+    return out.reshape(n * k, input_size, input_size, in_chans)
+
+
+def _views_digest(views: torch.Tensor) -> str:
+    return hashlib.sha256(views.numpy().tobytes()).hexdigest()
+
+
+@torch.no_grad()
+def teacher_outputs(teachers: list[torch.nn.Module], views: torch.Tensor, device: torch.device,
+                    channels_last: bool, advance: Callable[[int], None] | None = None
+                    ) -> torch.Tensor:
+    """Mean teacher logits (float16, N*K x classes) on the uint8 ``views``, in chunks."""
+    from ferkit.train.module import mean_teacher_logits, to_float_batch
+
+    in_chans = int(views.shape[-1])
+    out = []
+    for start in range(0, len(views), _CHUNK):
+        x = to_float_batch(views[start:start + _CHUNK].to(device), in_chans)
+        out.append(mean_teacher_logits(teachers, x, channels_last).half().cpu())
+        if advance is not None:
+            advance(len(x))
+    return torch.cat(out)
+
+
+def _read(path: Path) -> tuple[str, str, np.ndarray] | None:
+    """(fingerprint, views digest, logits) of a cache file, or None if unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return str(z["fingerprint"]), str(z["views_sha256"]), z["logits"].astype(np.float16)
+    except (OSError, KeyError, ValueError) as exc:
+        log.warning("ignoring unreadable teacher cache %s: %s", path, exc)
+        return None
+
+
+def _write(path: Path, fingerprint: str, views_digest: str, logits: torch.Tensor) -> None:
+    from ferkit.io import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, fingerprint=np.array(fingerprint), views_sha256=np.array(views_digest),
+                 logits=logits.numpy().astype(np.float16))
+
+
+def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint: str,
+                  student_info, *, progress: bool = True, log_fn=None) -> TeacherCache:
+    """The run's teacher cache: reused from ``RUN/teacher_cache.npz`` when it matches, else
+    drawn and computed (with a progress bar on stderr) and written there atomically."""
+    from ferkit.bundled import resolve_model
+    from ferkit.data.source import progress_bar
+    from ferkit.train.module import load_teachers
+
+    k = cfg.distill.cache_views
+    size, chans = student_info.input_size, student_info.in_chans
+    images, labels = train_split.images, np.asarray(train_split.labels, dtype=np.int64)
+    files = [resolve_model(t, "torch") for t in cfg.distill.teachers]
+    teachers = load_teachers(cfg.distill.teachers, student_info)  # also checks labels/channels
+    fingerprint = cache_fingerprint(cfg, files, data_fingerprint, images, labels, size, chans)
+    total = len(images) * k
+    with progress_bar(total, f"teacher cache: drawing {k} views", progress) as advance:
+        views = draw_views(images, labels, cfg, size, chans, len(student_info.labels), advance)
+    digest = _views_digest(views)
+    path = Path(run_dir) / CACHE_FILE
+    stored = _read(path) if path.is_file() else None
+    if stored is not None and stored[:2] == (fingerprint, digest) and len(stored[2]) == total:
+        if log_fn:
+            log_fn(f"teacher cache: reusing {path} ({len(images)} images x {k} views)")
+        return TeacherCache(views, torch.from_numpy(stored[2]), k, fingerprint, reused=True)
+    device = torch.device("cuda" if torch.cuda.is_available()
+                          and cfg.trainer.accelerator in ("auto", "gpu", "cuda") else "cpu")
+    channels_last = cfg.trainer.channels_last
+    teachers = [t.to(device=device, memory_format=torch.channels_last) if channels_last
+                else t.to(device) for t in teachers]
+    with progress_bar(total, f"teacher cache: {len(teachers)} teacher(s) x {k} views",
+                      progress) as advance:
+        logits = teacher_outputs(teachers, views, device, channels_last, advance)
+    _write(path, fingerprint, digest, logits)
+    if log_fn:
+        log_fn(f"teacher cache: {len(images)} images x {k} views → {path}")
+    return TeacherCache(views, logits, k, fingerprint)

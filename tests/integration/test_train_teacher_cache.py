@@ -1,0 +1,121 @@
+"""distill.cache: teachers run once on K fixed views; the student trains on exactly those pixels,
+and --resume reuses RUN/teacher_cache.npz."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from lightning.pytorch.callbacks import Callback
+
+from ferkit.checkpoint import load_checkpoint, load_model
+from ferkit.data.synthetic import make_folder_dataset
+from ferkit.errors import ConfigError
+from ferkit.interrupt import Interrupted
+from ferkit.train import load_train_config, train
+from ferkit.train.module import FerModule
+from ferkit.train.runner import load_resume_config
+from ferkit.train.teacher_cache import CACHE_FILE
+
+FAST = ["model.kwargs={input_size: 16, width: 4}", "trainer.progress=false",
+        "optimizer.lr=0.02", "scheduler.name=none", "trainer.batch_size=8",
+        "trainer.ckpt_every_n_steps=0", "trainer.final_eval=false",
+        "trainer.fit_temperature=false"]
+AUG = ["augment.rotation=10", "augment.gamma=0.3", "augment.blur=0.5", "augment.jpeg=0.5",
+       "augment.erasing=0.3"]
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory) -> Path:
+    return make_folder_dataset(tmp_path_factory.mktemp("synth") / "fer", n_per_class=6, seed=3)
+
+
+@pytest.fixture(scope="module")
+def teacher(synth, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("teacher") / "run"
+    return train(_cfg(synth, out, "trainer.epochs=1")).best_checkpoint
+
+
+def _cfg(data: Path, out: Path, *extra: str):
+    return load_train_config(None, [*FAST, *extra], **{
+        "model.name": "tinycnn_test", "data.path": str(data), "output": str(out)})
+
+
+def _student(synth: Path, out: Path, teacher: Path):
+    return _cfg(synth, out, *AUG, "trainer.epochs=2", f"distill.teachers=[{teacher}]",
+                "distill.cache=true", "distill.cache_views=3", "distill.alpha=0.7")
+
+
+class StopAfterFirstEpoch(Callback):
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        if trainer.current_epoch == 0:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_student_sees_the_cached_pixels_and_resume_reuses_the_cache(synth, teacher, tmp_path,
+                                                                     monkeypatch):
+    seen = []
+    step = FerModule.training_step
+
+    def recording(self, batch, batch_idx):
+        seen.append((batch[0].detach().clone(), batch[2].clone()))
+        return step(self, batch, batch_idx)
+
+    monkeypatch.setattr(FerModule, "training_step", recording)
+    notes: list[str] = []
+    whole = train(_student(synth, tmp_path / "whole", teacher), log_fn=notes.append)
+    monkeypatch.setattr(FerModule, "training_step", step)
+    assert any("teacher cache:" in n and "3 views" in n for n in notes), notes
+
+    with np.load(tmp_path / "whole" / CACHE_FILE) as z:
+        logits = z["logits"]
+    assert logits.dtype == np.float16 and logits.shape[1] == 7 and logits.shape[0] % 3 == 0
+    assert len(seen) == 2 * 5 and all(len(x) == 8 for x, _ in seen)  # 2 epochs x 5 steps
+    # the teacher (same size and normalisation as the student) on the very pixels the student
+    # trained on gives the cached logits: both saw the same augmented view
+    model, _ = load_model(teacher)
+    x, cached = seen[0]
+    assert torch.allclose(model(x.contiguous()).float(), cached, atol=2e-2)
+    assert not torch.equal(seen[0][0], seen[5][0])  # later steps: other views / images
+
+    cut = tmp_path / "cut"
+    with pytest.raises(Interrupted):
+        train(_student(synth, cut, teacher), callbacks=[StopAfterFirstEpoch()])
+    before = (cut / CACHE_FILE).stat().st_mtime_ns
+    notes.clear()
+    resumed = train(load_resume_config(cut), resume=True, log_fn=notes.append)
+    assert any("reusing" in n for n in notes), notes
+    assert (cut / CACHE_FILE).stat().st_mtime_ns == before
+    wa, _ = load_checkpoint(whole.last_checkpoint)
+    wb, _ = load_checkpoint(resumed.last_checkpoint)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_a_changed_augmentation_recomputes_the_cache(synth, teacher, tmp_path):
+    from ferkit.train.teacher_cache import cache_fingerprint
+
+    cfg = _student(synth, tmp_path / "a", teacher)
+    images, labels = np.zeros((4, 16, 16), np.uint8), np.zeros(4, np.int64)
+    base = cache_fingerprint(cfg, [teacher], "fp", images, labels, 16, 1)
+    assert base == cache_fingerprint(cfg, [teacher], "fp", images, labels, 16, 1)
+    other = _cfg(synth, tmp_path / "a", *AUG, "augment.gamma=0.2", f"distill.teachers=[{teacher}]",
+                 "distill.cache=true", "distill.cache_views=3")
+    assert cache_fingerprint(other, [teacher], "fp", images, labels, 16, 1) != base
+    more = _cfg(synth, tmp_path / "a", *AUG, f"distill.teachers=[{teacher}]",
+                "distill.cache=true", "distill.cache_views=4")
+    assert cache_fingerprint(more, [teacher], "fp", images, labels, 16, 1) != base
+    assert cache_fingerprint(cfg, [teacher], "fp", images + 1, labels, 16, 1) != base
+
+
+def test_cache_config_errors(synth, teacher, tmp_path):
+    with pytest.raises(ConfigError, match="needs distill.teachers"):
+        _cfg(synth, tmp_path, "distill.cache=true")
+    with pytest.raises(ConfigError, match="augment.mixup"):
+        _cfg(synth, tmp_path, f"distill.teachers=[{teacher}]", "distill.cache=true",
+             "augment.mixup=0.2")
+    with pytest.raises(ConfigError, match="distill.cache_views"):
+        _cfg(synth, tmp_path, "distill.cache_views=0")

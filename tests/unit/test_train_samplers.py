@@ -1,0 +1,33 @@
+"""Training samplers: the order depends on (seed, epoch) only, so a resumed run repeats it."""
+
+from __future__ import annotations
+
+import torch
+
+from ferkit.train.datamodule import EpochShuffle, ViewShuffle
+
+
+def test_epoch_shuffle_depends_on_seed_and_epoch_only():
+    a, b = EpochShuffle(range(20), seed=1), EpochShuffle(range(20), seed=1)
+    torch.manual_seed(0)
+    a.set_epoch(3)
+    first = list(a)
+    torch.manual_seed(99)  # the process's random state plays no part
+    b.set_epoch(3)
+    assert list(b) == first and sorted(first) == list(range(20))
+    b.set_epoch(4)
+    assert list(b) != first
+    assert list(EpochShuffle(range(20), seed=2)) != list(EpochShuffle(range(20), seed=1))
+
+
+def test_view_shuffle_shows_every_image_once_as_one_of_its_views():
+    s = ViewShuffle(num_images=30, views=4, seed=0)
+    s.set_epoch(2)
+    items = list(s)
+    assert len(items) == len(s) == 30
+    assert sorted(i // 4 for i in items) == list(range(30))
+    assert list(s) == items  # same epoch, same draw
+    s.set_epoch(3)
+    other = list(s)
+    assert [i % 4 for i in other] != [i % 4 for i in items]
+    assert len({i % 4 for i in items + other}) == 4  # all views get used
