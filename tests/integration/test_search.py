@@ -94,6 +94,19 @@ def test_outputs_recipe_and_plots(synth, tmp_path, cli):
     assert code == 0, err
 
 
+@pytest.mark.parametrize("second", ["params", "latency"])
+def test_two_objectives_give_a_pareto_front(synth, tmp_path, cli, second):
+    space = _space(tmp_path, n_trials=3, objectives=["val_acc", second])
+    code, out, err = cli("search", "--space", space, "--data", synth, "--study", "p",
+                         "--output", tmp_path / "out", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["pareto"] and all(len(p["values"]) == 2 for p in summary["pareto"])
+    assert (tmp_path / "out" / "pareto_front.png").is_file()
+    rows = _rows(tmp_path / "out")
+    assert all(r["value_1"] != "" for r in rows if r["state"] == "complete")
+
+
 def test_pruning_stops_bad_trials(synth, tmp_path):
     """A pruner that always prunes stops each trial after its first validation epoch."""
     import optuna
