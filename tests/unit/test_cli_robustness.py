@@ -127,6 +127,24 @@ CASES = [
      "model.init_from={onnx} trainer.progress=false", 1, "is an ONNX model"),
     # --- models
     ("models-no-match", "models zzzz --json", 1, "no model name matches"),
+    # --- search / evolve (issues #12, #13)
+    ("search-space-missing", "search --space {out}/none.yaml --data {data} --study s -o {out}", 1,
+     "does not exist"),
+    ("search-space-not-a-mapping", "search --space {file} --data {data} --study s -o {out}", 1,
+     "must hold a mapping"),
+    ("search-bad-sampler", "search --space {space} --data {data} --study s --sampler anneal "
+     "-o {out}", 2, "unknown sampler"),
+    ("search-n-trials-0", "search --space {space} --data {data} --study s --n-trials 0 -o {out}",
+     2, "--n-trials"),
+    ("search-storage-scheme", "search --space {space} --data {data} --study s --storage ftp://x "
+     "-o {out}", 1, "unknown scheme"),
+    ("search-storage-not-url", "search --space {space} --data {data} --study s --storage nope "
+     "-o {out}", 1, "neither a database URL"),
+    ("evolve-population-1", "evolve --data {data} --population 1 -o {out}", 1,
+     "population must be an integer >= 2"),
+    ("evolve-generations-0", "evolve --data {data} --generations 0 -o {out}", 1, "generations"),
+    ("evolve-space-not-a-mapping", "evolve --data {data} --space {file} -o {out}", 1,
+     "must hold a mapping"),
 ]
 
 
@@ -167,7 +185,15 @@ def files(tmp_path_factory, tiny_checkpoint) -> dict[str, str]:
             "empty": str(root / "empty"), "videos": str(root / "videos"),
             "video": str(root / "videos" / "clip.mp4"), "onnx": ONNX,
             "bomb": str(_png_header(root / "bomb.png", 30000, 30000)),
-            "data": str(make_folder_dataset(root / "data", n_per_class=2, seed=0))}
+            "data": str(make_folder_dataset(root / "data", n_per_class=2, seed=0)),
+            "space": str(_space_file(root / "space.yaml"))}
+
+
+def _space_file(path: Path) -> Path:
+    """A valid search space (tiny model), for rows that test the other arguments."""
+    path.write_text("fixed: {model.name: tinycnn_test, trainer.epochs: 1}\n"
+                    "params: {optimizer.lr: [0.01, 0.1]}\nn_trials: 1\n")
+    return path
 
 
 def _files_under(path: Path) -> list[str]:

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import typer
 
-from ferkit.cli._common import emit_json, err_console, info, out_console
+from ferkit.cli._common import emit_json, err_console, info, one_of, out_console
+
+
+def _samplers():
+    import ferkit.search.samplers  # noqa: F401 - fills the registry
+    from ferkit.search.space import SAMPLERS
+
+    return SAMPLERS
 
 
 def study_progress(total: int, enabled: bool):
@@ -59,7 +66,7 @@ def register(app: typer.Typer) -> None:
         storage: str = typer.Option(None, "--storage",
                                     help="Database URL or journal:PATH (default: a journal "
                                          "file in --output)."),
-        sampler: str = typer.Option(None, "--sampler",
+        sampler: str = typer.Option(None, "--sampler", callback=one_of(_samplers),
                                     help="grid | random | tpe | cmaes (default: the space's)."),
         n_trials: int = typer.Option(None, "--n-trials", min=1,
                                      help="Study-wide trial budget (all workers together)."),
