@@ -129,7 +129,7 @@ CASES = [
     ("models-no-match", "models zzzz --json", 1, "no model name matches"),
     # --- search / evolve (issues #12, #13)
     ("search-space-missing", "search --space {out}/none.yaml --data {data} --study s -o {out}", 1,
-     "does not exist"),
+     "neither a file nor a shipped space"),
     ("search-space-not-a-mapping", "search --space {file} --data {data} --study s -o {out}", 1,
      "must hold a mapping"),
     ("search-bad-sampler", "search --space {space} --data {data} --study s --sampler anneal "

@@ -97,3 +97,10 @@ def test_bad_evolve_spaces(tmp_path, genome, extra, message):
     path.write_text(yaml.safe_dump({"genome": genome, **extra}))
     with pytest.raises(ConfigError, match=message):
         load_evolve_space(path)
+
+
+def test_shipped_spaces_load_by_name():
+    assert load_space("fast_cpu").params
+    assert load_evolve_space("evolve_fer2013").genome.k[0] == 1
+    with pytest.raises(ConfigError, match="did you mean 'fast_cpu'"):
+        load_space("fast_cpuu")

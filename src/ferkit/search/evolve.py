@@ -166,6 +166,10 @@ def check_fits(g: Genome, input_size: int, nose: tuple[float, float], where: str
 def load_evolve_space(path: str | os.PathLike[str] | None, *, population: int | None = None,
                       generations: int | None = None) -> EvolveSpace:
     """Read and validate an evolve space (defaults for anything the file leaves out)."""
+    if path is not None:
+        from ferkit.search.space import resolve_space
+
+        path = resolve_space(path)
     data = read_yaml(path) if path is not None else {}
     where = f"evolve space {path}" if path else "evolve"
     unknown = set(data) - EVOLVE_KEYS

@@ -271,8 +271,34 @@ def resolve_base(space: SearchSpace) -> Path | None:
     for c in candidates:
         if c.is_file():
             return c
-    raise ConfigError(f"search space {space.source or ''}: base recipe {space.base!r} not found "
-                      "(give a path to a training config YAML)")
+    from ferkit.recipes import resolve_recipe
+
+    try:
+        return resolve_recipe(space.base)  # a packaged recipe name
+    except ConfigError:
+        raise ConfigError(f"search space {space.source or ''}: base recipe {space.base!r} not "
+                          "found (give a training config YAML or a packaged recipe name)"
+                          ) from None
+
+
+def resolve_space(path: str | Path) -> Path:
+    """A space file: an existing path, or the name of a space shipped in the package
+    (``fast_cpu``, ``vulpe_random``, ``bokanyi_grid``, ``evolve_fer2013``)."""
+    import difflib
+
+    from ferkit.recipes import RECIPES_DIR
+
+    p = Path(path).expanduser()
+    if p.is_file():
+        return p
+    name = str(path).removesuffix(".yaml").removeprefix("configs/").removeprefix("search/")
+    shipped = {q.stem: q for q in sorted((RECIPES_DIR / "search").glob("*.yaml"))}
+    if name in shipped:
+        return shipped[name]
+    close = difflib.get_close_matches(name, list(shipped), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise ConfigError(f"search space {str(path)!r} is neither a file nor a shipped space; "
+                      f"{hint}shipped: {', '.join(shipped) or 'none'}")
 
 
 def trial_config(space: SearchSpace, values: dict[str, Any], extra: list[str] | tuple[str, ...]
@@ -313,7 +339,8 @@ def validate(space: SearchSpace, extra: list[str] | tuple[str, ...] = ()) -> Non
 
 
 def load_space(path: str | Path, *, sampler: str | None = None) -> SearchSpace:
-    """Read and validate a search-space YAML file."""
+    """Read and validate a search-space YAML file (or a shipped space's name)."""
+    path = resolve_space(path)
     data = read_yaml(path)
     if sampler is not None:
         data = {**data, "sampler": sampler}
