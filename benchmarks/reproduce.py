@@ -395,7 +395,7 @@ def search_section() -> list[str]:
              "tables, commands and plots in the linked result files.", "",
              "| system | method run | budget | result | vs | difference (mean ± spread over "
              "seeds) | result file |", "|---|---|---|---|---|---|---|"]
-    search = _latest("search-fast_cpu-*.json")
+    search = _latest("search-fast_cpu-????-??-??.json")
     if search:
         s, runs = search["summary"], search["runs"]
         b, d = search["best_mean_std"], search["default_mean_std"]
@@ -409,7 +409,7 @@ def search_section() -> list[str]:
             f"{' (majority class only in this schedule)' if d[1] == 0 and d[0] < 0.27 else ''} | "
             f"**{(b[0] - d[0]) * 100:+.2f} points** ({seeds} seeds, same schedule) | "
             f"`search-fast_cpu-*.md` |")
-    evolve = _latest("evolve-*.json")
+    evolve = _latest("evolve-????-??-??.json")
     if evolve:
         p, t, ch = evolve["patch"], evolve["twin"], evolve["chosen"]
         seeds = len(evolve["runs"]["patch"])
