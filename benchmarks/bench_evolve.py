@@ -24,8 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import REPO, machine_info  # noqa: E402
 
 
-def train_one(space, over: dict, data: str, seed: int, out: Path) -> dict:
-    from ferkit.models import count_params
+def train_one(space, over: dict, data: str, seed: int, out: Path) -> None:
     from ferkit.search.space import trial_config
     from ferkit.train.runner import train
 
@@ -35,30 +34,29 @@ def train_one(space, over: dict, data: str, seed: int, out: Path) -> dict:
     cfg.trainer.final_eval = False
     if out.exists():
         shutil.rmtree(out)
-    t0 = time.perf_counter()
-    result = train(cfg, progress=False)
-    from ferkit.checkpoint import load_model
+    train(cfg, progress=False)
 
-    model, _ = load_model(result.best_checkpoint)
-    return {"seed": seed, "val_acc": result.best_val_acc, "epochs": result.epochs,
-            "params": count_params(model), "wall_s": round(time.perf_counter() - t0, 1),
-            "checkpoint": str(result.best_checkpoint)}
+
+def _read(out: Path, seed: int) -> dict:
+    """One finished run's row, from its result.json and best checkpoint."""
+    from ferkit.checkpoint import load_model
+    from ferkit.models import count_params
+
+    res = json.loads((out / "result.json").read_text())
+    model, _ = load_model(out / "best.safetensors")
+    return {"seed": seed, "val_acc": res["best_val_acc"], "epochs": res["epochs"],
+            "params": count_params(model), "wall_s": res["wall_time_s"],
+            "checkpoint": str(out / "best.safetensors")}
 
 
 def _run(space, over: dict, args, seed: int, out: Path) -> dict | None:
     """Train (or, with --report-only / an existing result, read) one run; None if absent."""
     if (out / "result.json").is_file():
-        from ferkit.checkpoint import load_model
-        from ferkit.models import count_params
-
-        res = json.loads((out / "result.json").read_text())
-        model, _ = load_model(out / "best.safetensors")
-        return {"seed": seed, "val_acc": res["best_val_acc"], "epochs": res["epochs"],
-                "params": count_params(model), "wall_s": res["wall_time_s"],
-                "checkpoint": str(out / "best.safetensors")}
+        return _read(out, seed)
     if args.report_only:
         return None
-    row = train_one(space, over, args.data, seed, out)
+    train_one(space, over, args.data, seed, out)
+    row = _read(out, seed)
     print(f"{out.name}: val acc {row['val_acc']:.4f}, {row['params']:,} params, "
           f"{row['wall_s']:.0f} s", flush=True)
     return row
@@ -88,16 +86,14 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(1)
-    from ferkit.search.evolve import genome_overrides, load_evolve_space
+    from ferkit.search.evolve import genome_overrides, load_evolve_space, twin_overrides
 
     space = load_evolve_space(args.space)
     evo = Path(args.evolve)
     front = json.loads((evo / "pareto.json").read_text())
     chosen = front["chosen"]
     over = genome_overrides(space, chosen["genes"])
-    twin = {"model.name": "patch_cnn_full", "model.kwargs": {
-        "widths": over["model.kwargs.widths"], "hidden": over["model.kwargs.hidden"],
-        "input_size": space.input_size, "drop": space.train.get("model.kwargs.drop", 0.3)}}
+    twin = twin_overrides(over, space.input_size, space.train.get("model.kwargs.drop", 0.3))
     work = Path(args.work)
     runs: dict[str, list[dict]] = {"patch": [], "twin": []}
     sweep: dict[str, dict[float, float]] = {"patch": {}, "twin": {}}

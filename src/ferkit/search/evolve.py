@@ -225,11 +225,12 @@ def already_evaluated(study, space: EvolveSpace, over: dict[str, Any]):
     return None
 
 
-def twin_overrides(over: dict[str, Any], input_size: int = 48) -> dict[str, Any]:
+def twin_overrides(over: dict[str, Any], input_size: int = 48, drop: float = 0.3
+                   ) -> dict[str, Any]:
     """The full-image twin of a genome: the same CNN widths and FC head over the whole face."""
     return {"model.name": "patch_cnn_full", "model.kwargs": {
         "widths": over["model.kwargs.widths"], "hidden": over["model.kwargs.hidden"],
-        "input_size": input_size}}
+        "input_size": input_size, "drop": drop}}
 
 
 def twin_params(over: dict[str, Any], input_size: int = 48, num_classes: int = 7) -> int:

@@ -33,10 +33,6 @@ def trial_dir(output: Path, number: int) -> Path:
     return output / "trials" / f"trial_{number:04d}"
 
 
-def count_trainable(model) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 def latency_ms(model, input_size: int, in_chans: int, repeats: int = 20) -> float:
     """Median batch-1 forward time on one CPU thread (what a search can compare fairly)."""
     import torch
@@ -61,6 +57,7 @@ def latency_ms(model, input_size: int, in_chans: int, repeats: int = 20) -> floa
 def train_trial(setup: TrialSetup, trial, values: dict[str, Any]) -> float | tuple[float, float]:
     """Train the trial's config; return best val accuracy (and params or latency)."""
     from ferkit.checkpoint import load_model
+    from ferkit.models import count_params
     from ferkit.train.runner import train
 
     cfg = trial_config(setup.space, values, setup.extra, setup.data)
@@ -87,7 +84,7 @@ def train_trial(setup: TrialSetup, trial, values: dict[str, Any]) -> float | tup
     trial.set_user_attr("epochs", result.epochs)
     trial.set_user_attr("train_s", result.wall_time_s)
     model, meta = load_model(result.best_checkpoint)
-    params = count_trainable(model)
+    params = count_params(model)
     trial.set_user_attr("params", params)
     acc = float(result.best_val_acc)
     objectives = setup.space.objectives
