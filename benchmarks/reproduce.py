@@ -362,7 +362,8 @@ def render_md(doc: dict) -> str:
         "ensemble's latency is its members' run one after another)", "",
         "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(_cells(r)) + " |" for r in doc["rows"]]
-    lines += ["", *search_section(), "## Rows: commands and notes", ""]
+    lines += ["", *search_section(), *transfer_ensemble_section(), "## Rows: commands and notes",
+              ""]
     for r in doc["rows"]:
         lines += [f"### {r['system']}", "", f"- status: {r['status']}"]
         if r.get("wall_parts"):
@@ -426,23 +427,67 @@ def search_section() -> list[str]:
     return [*lines, "", SEARCH_END, ""]
 
 
+TRANSFER_START = "<!-- transfer+ensemble: written by benchmarks/reproduce.py --searches -->"
+TRANSFER_END = "<!-- end of transfer+ensemble -->"
+
+
+def transfer_ensemble_section() -> list[str]:
+    """Rows 6 and 7 at full length: the EfficientNet transfer comparison (frozen vs fine-tuned
+    vs scratch on one schedule, ``bench_transfer.py``) and the ensemble of diverse ferkit models
+    (the #11 teachers + bundled students, every rule, ``bench_teachers.py``), read from the
+    newest ``transfer-*.json`` / ``teachers-*.json`` in benchmarks/results."""
+    lines = [TRANSFER_START, "## Rows 6 and 7 at full schedules: transfer learning and a diverse "
+             "ensemble", "", "From the issue #11 runs (full FER2013 Training, PublicTest for "
+             "selection only); full tables, commands and plots in the linked result files.", "",
+             "| system | what was run | result | result file |", "|---|---|---|---|"]
+    tr = _latest("transfer-????-??-??.json")
+    if tr:
+        rows = {r["variant"]: r for r in tr["rows"]}
+        cells = "; ".join(f"{v} **{rows[v]['accuracy']:.2%}** (macro-F1 "
+                          f"{rows[v]['macro_f1']:.2%}, {rows[v]['trainable_params']:,} trained "
+                          "params)" for v in ("frozen", "finetune", "scratch") if v in rows)
+        lines.append(f"| 6 Singh et al. EfficientNet: frozen vs fine-tuned vs from scratch | "
+                     f"`efficientnet_lite0` 64 px, one schedule (`{tr['recipe']}`, "
+                     f"{tr['epochs']} epochs, AdamW one-cycle), only the start and the trained "
+                     f"layers differ | {cells} | `transfer-{tr['date']}.md` |")
+    te = _latest("teachers-????-??-??.json")
+    if te:
+        for group in ("teachers", "teachers+students"):
+            for tta in ("none", "flip", "tencrop"):
+                es = [e for e in te["ensembles"] if e["group"] == group and e["tta"] == tta]
+                if not es:
+                    continue
+                best = max(es, key=lambda e: e["accuracy"])
+                names = ", ".join(Path(m).stem.replace(".fp16", "") for m in best["members"])
+                rules = "; ".join(f"{e['method']} {e['accuracy']:.2%}" for e in es)
+                lines.append(
+                    f"| 7 Ensemble of diverse ferkit models ({group}, TTA {tta}) | "
+                    f"{len(best['members'])} members: {names} | best member "
+                    f"{best['best_member']:.2%}; **{best['method']} {best['accuracy']:.2%}, "
+                    f"{100 * best['gain']:+.2f} points** (rules: {rules}; weighted rules "
+                    f"cross-fitted on 2 folds) | `teachers-{te['date']}.md` |")
+    return [*lines, "", TRANSFER_END, ""]
+
+
+def _replace_block(text: str, start: str, end: str, block: str) -> str:
+    if start in text:
+        head, rest = text.split(start, 1)
+        return head + block + rest.split(end, 1)[1].lstrip("\n")
+    return text.replace("## Rows: commands and notes", block + "## Rows: commands and notes", 1)
+
+
 def write_searches() -> None:
-    """``--searches``: refresh only the searches section of reproduce.md (the seed rows' run
-    directories need not exist on this machine)."""
+    """``--searches``: refresh only the sections built from benchmarks/results/ summary files
+    (searches; transfer + ensemble), so the seed rows' run directories need not exist here."""
     from ferkit.io import atomic_write_text
 
     path = REPO / "benchmarks" / "reproduce.md"
     text = path.read_text()
-    block = "\n".join(search_section())
-    if SEARCH_START in text:
-        head, rest = text.split(SEARCH_START, 1)
-        tail = rest.split(SEARCH_END, 1)[1].lstrip("\n")
-        text = head + block + tail
-    else:
-        text = text.replace("## Rows: commands and notes", block + "## Rows: commands and notes",
-                            1)
+    text = _replace_block(text, SEARCH_START, SEARCH_END, "\n".join(search_section()))
+    text = _replace_block(text, TRANSFER_START, TRANSFER_END,
+                          "\n".join(transfer_ensemble_section()))
     atomic_write_text(path, text)
-    print(f"wrote the searches section of {path}")
+    print(f"wrote the searches and transfer+ensemble sections of {path}")
 
 
 def render(args: argparse.Namespace) -> None:

@@ -119,3 +119,49 @@ def test_cache_config_errors(synth, teacher, tmp_path):
              "augment.mixup=0.2")
     with pytest.raises(ConfigError, match="distill.cache_views"):
         _cfg(synth, tmp_path, "distill.cache_views=0")
+
+
+class _Killed(Exception):
+    """Stands in for a kill in the middle of building the teacher cache."""
+
+
+def test_an_interrupted_cache_build_continues_where_it_stopped(synth, teacher, tmp_path,
+                                                               monkeypatch):
+    import ferkit.train.module as module_mod
+    import ferkit.train.teacher_cache as tc
+
+    monkeypatch.setattr(tc, "_CHUNK", 8)  # many chunks on the small data
+    monkeypatch.setattr(tc, "PARTIAL_EVERY_S", 0.0)  # save after every chunk
+    one = ["trainer.epochs=1"]
+    train(_cfg(synth, tmp_path / "ref", *AUG, f"distill.teachers=[{teacher}]",
+               "distill.cache=true", "distill.cache_views=3", *one))
+    with np.load(tmp_path / "ref" / CACHE_FILE) as z:
+        ref = z["logits"]
+
+    real, calls, killed = module_mod.mean_teacher_logits, [], []
+
+    def dies_on_the_fourth_chunk(*a, **kw):
+        calls.append(1)
+        if len(calls) == 4 and not killed:
+            killed.append(1)
+            raise _Killed
+        return real(*a, **kw)
+
+    monkeypatch.setattr(module_mod, "mean_teacher_logits", dies_on_the_fourth_chunk)
+    cut = tmp_path / "cut"
+    cfg = _cfg(synth, cut, *AUG, f"distill.teachers=[{teacher}]", "distill.cache=true",
+               "distill.cache_views=3", *one)
+    with pytest.raises(_Killed):
+        train(cfg)
+    assert not (cut / CACHE_FILE).exists()
+    with np.load(cut / tc.PARTIAL_FILE) as z:
+        assert len(z["logits"]) == 3 * 8  # three chunks were saved before the kill
+
+    calls.clear()
+    notes: list[str] = []
+    train(cfg, log_fn=notes.append)
+    assert any("continuing" in n and "from 24 of" in n for n in notes), notes
+    assert len(calls) == -(-len(ref) // 8) - 3  # only the chunks that were missing
+    with np.load(cut / CACHE_FILE) as z:
+        np.testing.assert_array_equal(z["logits"], ref)
+    assert not (cut / tc.PARTIAL_FILE).exists()

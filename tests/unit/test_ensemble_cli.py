@@ -71,7 +71,14 @@ def test_cli_writes_report_and_confusion_png(cli, members, data, tmp_path):
     best = max(rep["methods"], key=lambda m: m["accuracy"])
     assert rep["best_method"] == best["method"]
     assert (out / "confusion_matrix.png").stat().st_size > 1000
+    # macro-F1 is the rule's own: recomputed here from its confusion matrix
+    for m in rep["methods"] + rep["members"]:
+        assert 0.0 <= m["macro_f1"] <= 1.0
+    cm = np.asarray(rep["methods"][0]["confusion_matrix"], dtype=float)
+    f1 = 2 * np.diag(cm) / np.maximum(cm.sum(0) + cm.sum(1), 1)
+    assert rep["methods"][0]["macro_f1"] == pytest.approx(f1.mean())
     assert stdout.count("member tinycnn_test") == 3 and "method expo: accuracy" in stdout
+    assert "macro-F1" in stdout
     assert "cross-fitted on 2 folds" in stdout and "(no fitting)" in stdout
 
 

@@ -49,11 +49,13 @@ def register(app: typer.Typer) -> None:
             emit_json(report.to_dict())
             return
         for m in report.members:
-            out_console.print(f"member {m.model} ({m.name}): accuracy {m.accuracy:.4f}",
+            out_console.print(f"member {m.model} ({m.name}): accuracy {m.accuracy:.4f} "
+                              f"macro-F1 {m.macro_f1:.4f}",
                               highlight=False, soft_wrap=True, markup=False)
         for r in report.methods:
             how = f"cross-fitted on {report.n_folds} folds" if r.cross_fitted else "no fitting"
-            out_console.print(f"method {r.method}: accuracy {r.accuracy:.4f} ({how})",
+            out_console.print(f"method {r.method}: accuracy {r.accuracy:.4f} macro-F1 "
+                              f"{r.macro_f1:.4f} ({how})",
                               highlight=False, soft_wrap=True, markup=False)
         out_console.print(f"best: {report.best_method} [{report.split}, n={report.num_samples}, "
                           f"labels: {', '.join(report.labels)}]",

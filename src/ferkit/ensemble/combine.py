@@ -192,6 +192,7 @@ class MemberResult:
     input_size: int
     accuracy: float
     name: str = ""  # as given: a bundled model name (default, fast) or the checkpoint path
+    macro_f1: float = float("nan")
 
 
 @dataclass
@@ -201,6 +202,7 @@ class MethodResult:
     cross_fitted: bool
     fitted_on_all: dict[str, Any]  # the combiner fitted on the whole split (for inspection)
     confusion_matrix: list[list[int]]
+    macro_f1: float = float("nan")
 
 
 @dataclass
@@ -233,7 +235,8 @@ def score_methods(probs: np.ndarray, labels: np.ndarray, methods: Sequence[str],
         pred = cross_fit(name, probs, labels, n_folds=n_folds, seed=seed).argmax(axis=1)
         m = compute_metrics(labels, pred, tuple(label_names))
         results.append(MethodResult(name, m.accuracy, COMBINERS.get(name).needs_fit,
-                                    fit_combiner(name, probs, labels).to_dict(), m.confusion))
+                                    fit_combiner(name, probs, labels).to_dict(), m.confusion,
+                                    m.macro_f1))
     return results
 
 
@@ -276,6 +279,7 @@ def member_probabilities(paths: Sequence[str | os.PathLike[str]], data: str,
     from ferkit.checkpoint import load_model, read_meta
     from ferkit.ensemble.tta import get_tta, predict_logits
     from ferkit.eval.crossdata import pick_split
+    from ferkit.eval.metrics import compute_metrics
     from ferkit.eval.report import data_color, map_labels
     from ferkit.probability import softmax
 
@@ -300,9 +304,9 @@ def member_probabilities(paths: Sequence[str | os.PathLike[str]], data: str,
         order = [list(meta.info.labels).index(c) for c in ref]
         pr = softmax(logits, float(meta.temperature or 1.0))[:, order]
         probs.append(pr)
-        acc = float((pr.argmax(axis=1) == y).mean()) if len(y) else float("nan")
-        members.append(MemberResult(str(p), meta.model, int(meta.info.input_size), acc,
-                                    str(given)))
+        m = compute_metrics(y, pr.argmax(axis=1), ref)
+        members.append(MemberResult(str(p), meta.model, int(meta.info.input_size), m.accuracy,
+                                    str(given), m.macro_f1))
         if log:
             log(f"predicted {split} with {given} ({meta.model})")
     return MemberProbs(np.stack(probs), np.asarray(y), ref, members, str(data), str(split))

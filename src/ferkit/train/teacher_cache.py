@@ -12,6 +12,11 @@ The views are not stored: they are redrawn at every start from a generator seede
 seed (cheap next to the teachers), and the file keeps a digest of them next to a fingerprint of
 (teacher files, data, the training images, augmentation, seed, K, sizes). ``--resume`` (or a new
 start in the same folder) reuses the logits only when both match; anything else recomputes them.
+
+Building the cache for several large teachers takes tens of minutes on a CPU, so it is itself
+resumable: the logits computed so far are saved every ``PARTIAL_EVERY_S`` seconds to
+``RUN/teacher_cache.partial.npz`` (same fingerprint and digest checks), and a restart after a kill
+or SIGTERM continues from there instead of from zero.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from ferkit.train.config import TrainConfig
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "teacher_cache.npz"
+PARTIAL_FILE = "teacher_cache.partial.npz"
+PARTIAL_EVERY_S = 60.0  # seconds between saves of a cache that is being built
 FORMAT = 1  # bump when the view drawing or the stored layout changes
 _CHUNK = 256  # images per augmentation / teacher batch
 
@@ -107,19 +114,35 @@ def _views_digest(views: torch.Tensor) -> str:
 
 @torch.no_grad()
 def teacher_outputs(teachers: list[torch.nn.Module], views: torch.Tensor, device: torch.device,
-                    channels_last: bool, advance: Callable[[int], None] | None = None
-                    ) -> torch.Tensor:
-    """Mean teacher logits (float16, N*K x classes) on the uint8 ``views``, in chunks."""
+                    channels_last: bool, advance: Callable[[int], None] | None = None,
+                    *, done: torch.Tensor | None = None,
+                    checkpoint: Callable[[torch.Tensor], None] | None = None,
+                    every_s: float | None = None) -> torch.Tensor:
+    """Mean teacher logits (float16, N*K x classes) on the uint8 ``views``, in chunks; ``done``
+    holds the logits of a first part already computed (resume), and ``checkpoint`` receives
+    everything computed so far every ``every_s`` seconds (default ``PARTIAL_EVERY_S``)."""
+    import time
+
     from ferkit.train.module import mean_teacher_logits, to_float_batch
 
     in_chans = int(views.shape[-1])
-    out = []
-    for start in range(0, len(views), _CHUNK):
+    out = [done] if done is not None and len(done) else []
+    first = len(done) if done is not None else 0
+    if advance is not None and first:
+        advance(first)
+    every_s = PARTIAL_EVERY_S if every_s is None else every_s
+    last = time.monotonic()
+    for start in range(first, len(views), _CHUNK):
         x = to_float_batch(views[start:start + _CHUNK].to(device), in_chans)
         out.append(mean_teacher_logits(teachers, x, channels_last).half().cpu())
         if advance is not None:
             advance(len(x))
-    return torch.cat(out)
+        if checkpoint is not None and time.monotonic() - last >= every_s \
+                and start + _CHUNK < len(views):
+            out = [torch.cat(out)]
+            checkpoint(out[0])
+            last = time.monotonic()
+    return torch.cat(out) if out else torch.zeros((0, 0), dtype=torch.float16)
 
 
 def _read(path: Path) -> tuple[str, str, np.ndarray] | None:
@@ -169,10 +192,23 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
     channels_last = cfg.trainer.channels_last
     teachers = [t.to(device=device, memory_format=torch.channels_last) if channels_last
                 else t.to(device) for t in teachers]
+    partial = Path(run_dir) / PARTIAL_FILE
+    done = _read(partial) if partial.is_file() else None
+    if done is not None and done[:2] == (fingerprint, digest) and len(done[2]) <= total:
+        done_logits = torch.from_numpy(done[2])
+        if log_fn:
+            log_fn(f"teacher cache: continuing {partial} from {len(done_logits)} of {total} "
+                   "views")
+    else:
+        done_logits = None
     with progress_bar(total, f"teacher cache: {len(teachers)} teacher(s) x {k} views",
                       progress) as advance:
-        logits = teacher_outputs(teachers, views, device, channels_last, advance)
+        logits = teacher_outputs(teachers, views, device, channels_last, advance,
+                                 done=done_logits,
+                                 checkpoint=lambda part: _write(partial, fingerprint, digest,
+                                                                part))
     _write(path, fingerprint, digest, logits)
+    partial.unlink(missing_ok=True)
     if log_fn:
         log_fn(f"teacher cache: {len(images)} images x {k} views → {path}")
     return TeacherCache(views, logits, k, fingerprint)
