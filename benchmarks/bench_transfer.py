@@ -58,9 +58,12 @@ def run_variant(name: str, data: str, run_dir: Path, epochs: int, limit: int) ->
                                     **{"data.path": data, "output": str(run_dir)})
             train(cfg)
     rep = json.loads(report.read_text())
-    hist = json.loads((run_dir / "result.json").read_text()).get("history", [])
+    result = json.loads((run_dir / "result.json").read_text())
+    hist = result.get("history", [])
     return {"variant": name, "run_dir": str(run_dir), "accuracy": rep["accuracy"],
-            "macro_f1": rep["macro_f1"], "history": hist, "trainable_params":
+            "macro_f1": rep["macro_f1"], "history": hist,
+            "wall_time_s": result.get("wall_time_s"),
+            "images_per_s": result.get("images_per_s"), "trainable_params":
             trainable_params(name), "overrides": VARIANTS[name]}
 
 
@@ -105,12 +108,14 @@ def markdown(res: dict) -> str:
     images = f"{res['limit']:,} images" if res["limit"] else "all of Training"
     lines = [f"# EfficientNet transfer: frozen vs fine-tuned vs scratch — {res['date']}", "",
              f"`{res['command']}`", "",
-             f"commit `{m['git_commit']}` · {m['cpu']} · torch {m.get('torch', '?')}", "",
+             f"commit `{m['git_commit']}` · {m['cpu']} · torch {m.get('torch', '?')} · "
+             f"{res['note'] or 'no note on the machine load'}", "",
              f"One schedule for all three (`configs/efficientnet_transfer.yaml`, "
              f"{res['epochs']} epochs on {images}); PublicTest accuracy without TTA from the "
              "trainer's final evaluation.", "",
              "| variant | start | trained | trainable params | PublicTest acc. | macro-F1 | "
-             "per-epoch PublicTest (%) |", "|---|---|---|---:|---:|---:|---|"]
+             "per-epoch PublicTest (%) | train wall | train img/s |",
+             "|---|---|---|---:|---:|---:|---|---:|---:|"]
     what = {"frozen": ("ImageNet", "head only"), "finetune": ("ImageNet", "all layers"),
             "scratch": ("random", "all layers")}
     for r in res["rows"]:
@@ -119,7 +124,9 @@ def markdown(res: dict) -> str:
                         if h.get("val_acc") is not None)
         lines.append(f"| {r['variant']} | {start} | {trained} | {r['trainable_params']:,} | "
                      f"{100 * r['accuracy']:.2f}% | "
-                     f"{100 * r['macro_f1']:.2f}% | {per} |")
+                     f"{100 * r['macro_f1']:.2f}% | {per} | "
+                     f"{(r.get('wall_time_s') or 0) / 60:.1f} min | "
+                     f"{r.get('images_per_s') or ''} |")
     if res.get("curves"):
         lines += ["", f"![learning curves]({Path(res['curves']).name})"]
     return "\n".join(lines) + "\n"
@@ -132,6 +139,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--limit", type=int, default=0, help="train images per epoch (0 = all)")
     ap.add_argument("--variants", default="frozen,finetune,scratch")
+    ap.add_argument("--note", default="", help="how the runs were placed (cores, other jobs)")
     ap.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results")
     args = ap.parse_args(argv)
     names = [v for v in args.variants.split(",") if v]
@@ -148,7 +156,7 @@ def main(argv: list[str] | None = None) -> dict:
     out = args.output / f"transfer-{date}"
     res = {"benchmark": "transfer", "date": date,
            "command": "python benchmarks/bench_transfer.py " + shlex.join(argv or sys.argv[1:]),
-           "machine": machine_info(), "epochs": args.epochs, "limit": args.limit,
+           "machine": machine_info(), "note": args.note, "epochs": args.epochs, "limit": args.limit,
            "recipe": str(RECIPE.relative_to(REPO)), "rows": rows}
     png = curves(rows, Path(f"{out}-curves.png"))
     res["curves"] = str(png) if png else None
