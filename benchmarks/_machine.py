@@ -45,3 +45,15 @@ def machine_info(**extra) -> dict:
         info["onnxruntime"] = sys.modules["onnxruntime"].__version__
     info.update(extra)
     return info
+
+
+def write_result(stem: Path, result: dict, markdown) -> None:
+    """``stem``.json and ``stem``.md (atomically), the markdown also printed: the last step of
+    every benchmark script that keeps a dated result."""
+    from ferkit.io import atomic_write_json, atomic_write_text
+
+    text = markdown(result)
+    atomic_write_json(stem.with_suffix(".json"), result)
+    atomic_write_text(stem.with_suffix(".md"), text)
+    print(text)
+    print(f"wrote {stem}.json (+ .md)", file=sys.stderr)

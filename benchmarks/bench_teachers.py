@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import REPO, machine_info  # noqa: E402
+from _machine import REPO, machine_info, write_result  # noqa: E402
 
 VIEWS = {"none": 1, "flip": 2, "tencrop": 10}
 
@@ -188,8 +188,6 @@ def main(argv: list[str] | None = None) -> dict:
 
     import torch  # noqa: F401  (so machine_info records its version)
 
-    from ferkit.io import atomic_write_json, atomic_write_text
-
     date = dt.date.today().isoformat()
     res = {"benchmark": "teachers", "date": date,
            "command": "python benchmarks/bench_teachers.py " + shlex.join(argv or sys.argv[1:]),
@@ -216,10 +214,7 @@ def main(argv: list[str] | None = None) -> dict:
     res["models"].sort(key=lambda r: (r["role"] != "teacher", specs.index(r["name"]),
                                       ttas.index(r["tta"])))
     out = args.output / f"{args.name}-{date}"
-    atomic_write_json(out.with_suffix(".json"), res)
-    atomic_write_text(out.with_suffix(".md"), markdown(res))
-    print(markdown(res))
-    print(f"wrote {out}.json (+ .md)", file=sys.stderr)
+    write_result(out, res, markdown)
     return res
 
 

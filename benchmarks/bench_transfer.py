@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import REPO, machine_info  # noqa: E402
+from _machine import REPO, machine_info, write_result  # noqa: E402
 
 RECIPE = REPO / "configs" / "efficientnet_transfer.yaml"
 VARIANTS: dict[str, list[str]] = {
@@ -149,8 +149,6 @@ def main(argv: list[str] | None = None) -> dict:
 
     import torch  # noqa: F401  (so machine_info records its version)
 
-    from ferkit.io import atomic_write_json, atomic_write_text
-
     date = dt.date.today().isoformat()
     rows = [run_variant(v, args.data, args.runs / v, args.epochs, args.limit) for v in names]
     out = args.output / f"transfer-{date}"
@@ -160,10 +158,7 @@ def main(argv: list[str] | None = None) -> dict:
            "recipe": str(RECIPE.relative_to(REPO)), "rows": rows}
     png = curves(rows, Path(f"{out}-curves.png"))
     res["curves"] = str(png) if png else None
-    atomic_write_json(out.with_suffix(".json"), res)
-    atomic_write_text(out.with_suffix(".md"), markdown(res))
-    print(markdown(res))
-    print(f"wrote {out}.json (+ .md)", file=sys.stderr)
+    write_result(out, res, markdown)
     return res
 
 
