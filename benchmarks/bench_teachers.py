@@ -60,27 +60,13 @@ def model_probs(spec: str, data: str, split: str, tta: str, cache: Path | None):
         z = np.load(file, allow_pickle=False)
         return (z["probs"], z["labels"], tuple(str(x) for x in z["names"]),
                 {k: z[k].item() for k in ("accuracy", "macro_f1", "model", "input_size")})
-    # the same steps as ferkit.ensemble.combine.member_probabilities, one model at a time so
-    # that each model's output can be cached on its own
-    from ferkit.checkpoint import load_model
-    from ferkit.data import load_dataset
-    from ferkit.ensemble.tta import predict_logits
-    from ferkit.eval.crossdata import pick_split
-    from ferkit.eval.metrics import compute_metrics
-    from ferkit.eval.report import data_color, map_labels
-    from ferkit.probability import softmax
+    from ferkit.ensemble.combine import member_probabilities
 
-    model, meta = load_model(path)
-    ds = load_dataset(data, color=data_color(meta))
-    split = pick_split(ds, split)
-    arrays = ds.split(split)
-    names = tuple(meta.info.labels)
-    y = map_labels(tuple(ds.classes), names, arrays.labels, f"dataset {data!r} split {split!r}")
-    logits = predict_logits(model, arrays.images, meta.info, tta)
-    probs = softmax(logits, float(meta.temperature or 1.0)).astype(np.float32)
-    m = compute_metrics(y, probs.argmax(1), names)
-    info = {"accuracy": m.accuracy, "macro_f1": m.macro_f1, "model": meta.model,
-            "input_size": int(meta.info.input_size)}
+    mp = member_probabilities([spec], data, split, tta=tta, min_members=1)
+    probs, y, names, member = mp.probs[0].astype(np.float32), mp.labels, mp.label_names, \
+        mp.members[0]
+    info = {"accuracy": member.accuracy, "macro_f1": member.macro_f1, "model": member.model,
+            "input_size": member.input_size}
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
         tmp = file.with_suffix(".tmp.npz")

@@ -69,11 +69,10 @@ def run_variant(name: str, data: str, run_dir: Path, epochs: int, limit: int) ->
 
 def trainable_params(name: str) -> int:
     """Parameters the variant's optimiser updates (requires_grad), from the recipe's model."""
-    from ferkit.models import create_model
+    from ferkit.models import count_params, create_model
 
     kw = {"input_size": 64, "drop": 0.2, "freeze_backbone": name == "frozen"}
-    model = create_model("efficientnet_lite0", pretrained=False, **kw)
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return count_params(create_model("efficientnet_lite0", pretrained=False, **kw))
 
 
 def curves(rows: list[dict], path: Path) -> Path | None:

@@ -240,12 +240,13 @@ def score_methods(probs: np.ndarray, labels: np.ndarray, methods: Sequence[str],
     return results
 
 
-def check_member_paths(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
+def check_member_paths(paths: Sequence[str | os.PathLike[str]], min_members: int = 2
+                       ) -> list[Path]:
     """At least two existing checkpoint files (bundled names resolved), checked before any
     work."""
     from ferkit.bundled import resolve_model
 
-    if len(paths) < 2:
+    if len(paths) < min_members:
         raise ConfigError(f"an ensemble needs at least 2 models (--model A --model B), got "
                           f"{len(paths)}")
     out = [resolve_model(str(p), "torch") for p in paths]
@@ -273,7 +274,8 @@ def member_probabilities(paths: Sequence[str | os.PathLike[str]], data: str,
                          split: str | None = None,
                          *, tta: str = "none", batch_size: int = 256,
                          data_format: str | None = None,
-                         log: Callable[[str], None] | None = None) -> MemberProbs:
+                         log: Callable[[str], None] | None = None,
+                         min_members: int = 2) -> MemberProbs:
     """Each checkpoint's softmax(logits / T) on ``split`` (None: val, else test, else train),
     mapped to one label order by name."""
     from ferkit.checkpoint import load_model, read_meta
@@ -284,7 +286,7 @@ def member_probabilities(paths: Sequence[str | os.PathLike[str]], data: str,
     from ferkit.probability import softmax
 
     get_tta(tta)
-    files = check_member_paths(paths)
+    files = check_member_paths(paths, min_members)
     metas = [read_meta(p) for p in files]
     ref = tuple(metas[0].info.labels)
     for p, meta in zip(files, metas, strict=True):
