@@ -47,7 +47,8 @@ def synthetic_dataset(n: int, size: int = 48):
     return Dataset("synthetic", Path("synthetic"), EMOTIONS, {"train": split}, "synthetic")
 
 
-def measure(name: str, kwargs: dict, dataset, batch: int, steps: int, warmup: int) -> dict:
+def measure(name: str, kwargs: dict, dataset, batch: int, steps: int, warmup: int,
+            extra: tuple[str, ...] = ()) -> dict:
     import lightning as L
     import torch
 
@@ -60,7 +61,7 @@ def measure(name: str, kwargs: dict, dataset, batch: int, steps: int, warmup: in
         f"model.name={name}", f"model.kwargs={json.dumps(kwargs)}", "data.path=x",
         f"trainer.batch_size={batch}", "augment.rotation=10", "augment.shift=0.1",
         "augment.scale=0.1", "augment.erasing=0.5", "optimizer.name=sgd", "trainer.epochs=1",
-        "scheduler.name=none"])
+        "scheduler.name=none", *extra])
     model, frozen, _ = build_model(cfg, tuple(dataset.classes))
     info = model.ferkit_info
     splits = prepare_splits(dataset, cfg, info.input_size, info.interpolation,
@@ -85,6 +86,7 @@ def measure(name: str, kwargs: dict, dataset, batch: int, steps: int, warmup: in
     return {"model": name, "kwargs": kwargs, "params": sum(p.numel() for p in model.parameters()),
             "input_size": info.input_size, "batch_size": batch, "steps_timed": len(times) - warmup,
             "median_step_s": round(step, 5), "images_per_s": round(batch / step, 1),
+            "first_step_s": round(times[0], 3),
             "torch_threads": torch.get_num_threads()}
 
 

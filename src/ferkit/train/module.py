@@ -101,17 +101,22 @@ class FerModule(L.LightningModule):
                                            load_teachers(cfg.distill.teachers, self.info))
         if cfg.trainer.channels_last:
             self._teachers = [t.to(memory_format=torch.channels_last) for t in self._teachers]
+        # trainer.compile: the compiled network, built at the first training step. Kept in a
+        # plain list, outside the module tree: the EMA copy (a deepcopy of this module) must
+        # average the weights, not carry a compiled graph that still points at these ones.
+        self._compiled: list[nn.Module] = []
 
     @contextlib.contextmanager
     def without_extras(self):
         """Temporarily drop what a copy of the module must not carry (frozen teachers, the
-        augmentation generator): ``EmaWeights`` deep-copies the module for its average."""
-        saved = self._teachers, self.aug_gen
-        self._teachers, self.aug_gen = [], None
+        augmentation generator, the compiled network): ``EmaWeights`` deep-copies the module
+        for its average."""
+        saved = self._teachers, self.aug_gen, self._compiled
+        self._teachers, self.aug_gen, self._compiled = [], None, []
         try:
             yield self
         finally:
-            self._teachers, self.aug_gen = saved
+            self._teachers, self.aug_gen, self._compiled = saved
 
     # ---- data -------------------------------------------------------------------------------
     def _generator(self, device: torch.device) -> torch.Generator:
@@ -152,6 +157,15 @@ class FerModule(L.LightningModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
 
+    def train_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The training step's forward pass: compiled with ``trainer.compile`` (it shares the
+        network's parameters, so the optimiser, EMA and checkpoints see no difference)."""
+        if not self.cfg.trainer.compile:
+            return self.model(x)
+        if not self._compiled:
+            self._compiled.append(torch.compile(self.model))
+        return self._compiled[0](x)
+
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits.float(), target, weight=self.class_weights,
                                label_smoothing=self.cfg.loss.label_smoothing)
@@ -165,7 +179,7 @@ class FerModule(L.LightningModule):
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         x, y = batch[0], batch[1]
-        logits = self(x)
+        logits = self.train_forward(x)
         loss = self.loss(logits, y)
         if len(batch) == 3:
             a = self.cfg.distill.alpha
