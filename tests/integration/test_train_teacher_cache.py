@@ -119,6 +119,8 @@ def test_cache_config_errors(synth, teacher, tmp_path):
              "augment.mixup=0.2")
     with pytest.raises(ConfigError, match="distill.cache_views"):
         _cfg(synth, tmp_path, "distill.cache_views=0")
+    with pytest.raises(ConfigError, match="distill.cache_runtime"):
+        _cfg(synth, tmp_path, "distill.cache_runtime=tensorrt")
 
 
 class _Killed(Exception):
@@ -165,3 +167,18 @@ def test_an_interrupted_cache_build_continues_where_it_stopped(synth, teacher, t
     with np.load(cut / CACHE_FILE) as z:
         np.testing.assert_array_equal(z["logits"], ref)
     assert not (cut / tc.PARTIAL_FILE).exists()
+
+
+def test_onnx_and_torch_teachers_cache_the_same_logits(synth, teacher, tmp_path):
+    caches = {}
+    for runtime in ("torch", "onnx"):
+        run = tmp_path / runtime
+        train(_cfg(synth, run, *AUG, f"distill.teachers=[{teacher}, {teacher}]",
+                   "distill.cache=true", "distill.cache_views=2", "trainer.epochs=1",
+                   f"distill.cache_runtime={runtime}"))
+        with np.load(run / CACHE_FILE) as z:
+            caches[runtime] = z["logits"].astype(np.float32)
+    assert caches["torch"].shape == caches["onnx"].shape
+    assert np.abs(caches["torch"]).max() > 0.1  # real logits, not zeros
+    # float16 storage rounds to ~1e-3 relative; the runtimes differ far less than that
+    np.testing.assert_allclose(caches["onnx"], caches["torch"], rtol=2e-3, atol=2e-3)

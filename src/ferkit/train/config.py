@@ -200,9 +200,10 @@ class TrainerConfig:
     # the average follows the live weights for this many optimiser steps before it starts
     # averaging: weights from the first, fast-changing steps (random init) would only drag it
     ema_warmup_steps: int = 0
-    # torch.compile the network for training steps (validation stays eager). A probe on the
-    # 2-core EPYC ran one EfficientNet-Lite1 88 px step 1.47x faster after ~110 s of compiling;
-    # benchmarks/bench_compile.py measures it per model. Short runs do not pay the compile back.
+    # torch.compile the network for training steps (validation stays eager), for GPUs and for
+    # CPUs where it pays. Measure first (benchmarks/bench_compile.py): on the 2-core EPYC an
+    # EfficientNet-Lite1 88 px step in channels-last was 0.92x as fast compiled as eager
+    # (benchmarks/results/compile-2026-11-30.md), so ferkit leaves it off by default.
     compile: bool = False
 
     def __post_init__(self) -> None:
@@ -238,6 +239,12 @@ class DistillConfig:
     # schedules. Memory: images x views x input_size² x channels bytes for the views.
     cache: bool = False
     cache_views: int = 8
+    # What runs the teachers while the cache is built: ``onnx`` (ONNX Runtime, each teacher
+    # exported once with ferkit's parity check), ``torch``, or ``auto`` (ONNX Runtime on a CPU,
+    # torch on a GPU). On the 2-core EPYC ONNX Runtime ran an EfficientNet-Lite1 teacher ~2.5x
+    # faster than torch (channels-last) at batch 128 (benchmarks/bench_teacher_runtime.py);
+    # logits agree to ~1e-5, below the cache's float16 rounding, so the fingerprint ignores it.
+    cache_runtime: Literal["auto", "torch", "onnx"] = "auto"
 
     def __post_init__(self) -> None:
         check_range("distill.alpha", self.alpha, 0.0, 1.0)
