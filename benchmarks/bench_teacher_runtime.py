@@ -6,7 +6,7 @@
 
 Building ``distill.cache`` is almost only teacher forward passes (K views x N images x teachers),
 so its cost is set by how the teachers run. For each teacher this times both runtimes the cache
-build can use (``distill.cache_runtime``): the torch module in channels-last (the layout the
+build can use (``distill.runtime``): the torch module in channels-last (the layout the
 trainer uses) and ferkit's ONNX export in ONNX Runtime (``OnnxTeacher``), on the same normalised
 batch of the cache's chunk size; median of ``--repeat`` runs after one warm-up, and the largest
 logit difference between the two. Result: ``benchmarks/results/teacher-runtime-<date>.{json,md}``.
@@ -41,7 +41,7 @@ def measure(path: str, batch: int, repeat: int, threads: int) -> dict:
 
     from ferkit.checkpoint import load_model
     from ferkit.models import count_params
-    from ferkit.train.teacher_cache import OnnxTeacher
+    from ferkit.train.teachers import OnnxTeacher
 
     model, meta = load_model(path)
     info = meta.info

@@ -115,7 +115,7 @@ def test_default_training_fine_tunes_the_bundled_model(cli, pain, tmp_path):
 
 
 def test_bundled_names_in_export_ensemble_explain_and_distill(cli, tmp_path, monkeypatch):
-    from ferkit.train.module import load_teachers
+    from ferkit.train.teachers import load_teachers
 
     monkeypatch.chdir(tmp_path)
     code, out, err = cli("export", "default", "--format", "onnx", "--no-check")

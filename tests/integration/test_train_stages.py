@@ -123,6 +123,33 @@ def test_distillation_from_a_larger_input_teacher(synth, first_run, tmp_path, mo
     assert module.distill_loss(logits, -logits).item() > 0.1
 
 
+def test_live_teachers_in_onnx_runtime_give_torch_logits(synth, first_run, tmp_path,
+                                                         monkeypatch):
+    """distill.runtime=onnx runs the teachers in ONNX Runtime during training: the student
+    gets the logits torch would give on the same augmented batch."""
+    from ferkit.train.module import FerModule
+    from ferkit.train.teachers import OnnxTeacher
+
+    seen: dict[str, list] = {"torch": [], "onnx": []}
+    kinds: list[str] = []
+    real = FerModule.distill_loss
+    for runtime in seen:
+        def record(self, s, t, runtime=runtime):
+            if not seen[runtime]:
+                kinds.append(type(self._teachers[0]).__name__)
+            seen[runtime].append(t.detach().clone())
+            return real(self, s, t)
+
+        monkeypatch.setattr(FerModule, "distill_loss", record)
+        train(_cfg(synth, tmp_path / runtime, f"distill.teachers=[{first_run.best_checkpoint}]",
+                   "distill.alpha=0.7", "trainer.epochs=1", "trainer.final_eval=false",
+                   "trainer.fit_temperature=false", f"distill.runtime={runtime}"))
+    assert kinds[1] == OnnxTeacher.__name__ and kinds[0] != kinds[1]
+    first_torch, first_onnx = seen["torch"][0], seen["onnx"][0]
+    assert first_torch.abs().max() > 0.1
+    assert torch.allclose(first_onnx, first_torch, atol=1e-4)
+
+
 def test_distillation_teacher_errors(synth, tmp_path):
     from ferkit.errors import CheckpointError
 

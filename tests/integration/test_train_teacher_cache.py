@@ -119,8 +119,8 @@ def test_cache_config_errors(synth, teacher, tmp_path):
              "augment.mixup=0.2")
     with pytest.raises(ConfigError, match="distill.cache_views"):
         _cfg(synth, tmp_path, "distill.cache_views=0")
-    with pytest.raises(ConfigError, match="distill.cache_runtime"):
-        _cfg(synth, tmp_path, "distill.cache_runtime=tensorrt")
+    with pytest.raises(ConfigError, match="distill.runtime"):
+        _cfg(synth, tmp_path, "distill.runtime=tensorrt")
 
 
 class _Killed(Exception):
@@ -129,8 +129,8 @@ class _Killed(Exception):
 
 def test_an_interrupted_cache_build_continues_where_it_stopped(synth, teacher, tmp_path,
                                                                monkeypatch):
-    import ferkit.train.module as module_mod
     import ferkit.train.teacher_cache as tc
+    import ferkit.train.teachers as teachers_mod
 
     monkeypatch.setattr(tc, "_CHUNK", 8)  # many chunks on the small data
     monkeypatch.setattr(tc, "PARTIAL_EVERY_S", 0.0)  # save after every chunk
@@ -140,7 +140,7 @@ def test_an_interrupted_cache_build_continues_where_it_stopped(synth, teacher, t
     with np.load(tmp_path / "ref" / CACHE_FILE) as z:
         ref = z["logits"]
 
-    real, calls, killed = module_mod.mean_teacher_logits, [], []
+    real, calls, killed = teachers_mod.mean_teacher_logits, [], []
 
     def dies_on_the_fourth_chunk(*a, **kw):
         calls.append(1)
@@ -149,7 +149,7 @@ def test_an_interrupted_cache_build_continues_where_it_stopped(synth, teacher, t
             raise _Killed
         return real(*a, **kw)
 
-    monkeypatch.setattr(module_mod, "mean_teacher_logits", dies_on_the_fourth_chunk)
+    monkeypatch.setattr(teachers_mod, "mean_teacher_logits", dies_on_the_fourth_chunk)
     cut = tmp_path / "cut"
     cfg = _cfg(synth, cut, *AUG, f"distill.teachers=[{teacher}]", "distill.cache=true",
                "distill.cache_views=3", *one)
@@ -175,7 +175,7 @@ def test_onnx_and_torch_teachers_cache_the_same_logits(synth, teacher, tmp_path)
         run = tmp_path / runtime
         train(_cfg(synth, run, *AUG, f"distill.teachers=[{teacher}, {teacher}]",
                    "distill.cache=true", "distill.cache_views=2", "trainer.epochs=1",
-                   f"distill.cache_runtime={runtime}"))
+                   f"distill.runtime={runtime}"))
         with np.load(run / CACHE_FILE) as z:
             caches[runtime] = z["logits"].astype(np.float32)
     assert caches["torch"].shape == caches["onnx"].shape

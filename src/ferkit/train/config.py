@@ -239,12 +239,12 @@ class DistillConfig:
     # schedules. Memory: images x views x input_size² x channels bytes for the views.
     cache: bool = False
     cache_views: int = 8
-    # What runs the teachers while the cache is built: ``onnx`` (ONNX Runtime, each teacher
+    # What runs the teachers, live or for the cache: ``onnx`` (ONNX Runtime, each teacher
     # exported once with ferkit's parity check), ``torch``, or ``auto`` (ONNX Runtime on a CPU,
-    # torch on a GPU). On the 2-core EPYC ONNX Runtime ran an EfficientNet-Lite1 teacher ~2.5x
-    # faster than torch (channels-last) at batch 128 (benchmarks/bench_teacher_runtime.py);
-    # logits agree to ~1e-5, below the cache's float16 rounding, so the fingerprint ignores it.
-    cache_runtime: Literal["auto", "torch", "onnx"] = "auto"
+    # torch on a GPU). On the 2-core EPYC ONNX Runtime ran the #11 teachers 2.5-4.9x faster
+    # than torch in channels-last (benchmarks/results/teacher-runtime-2026-11-30.md); logits
+    # agree to ~4e-6, far below the cache's float16 rounding, so its fingerprint ignores this.
+    runtime: Literal["auto", "torch", "onnx"] = "auto"
 
     def __post_init__(self) -> None:
         check_range("distill.alpha", self.alpha, 0.0, 1.0)

@@ -19,6 +19,7 @@ from ferkit.preprocess import normalize
 from ferkit.train.augment import BatchAugmenter
 from ferkit.train.config import TrainConfig
 from ferkit.train.optim import build_optimizer, build_scheduler, warmup_factor
+from ferkit.train.teachers import load_teachers, mean_teacher_logits, place_teachers
 
 _LUMA = (0.299, 0.587, 0.114)
 
@@ -34,47 +35,6 @@ def to_float_batch(images: torch.Tensor, in_chans: int) -> torch.Tensor:
         w = torch.tensor(_LUMA, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
         return (x * w).sum(1, keepdim=True)
     return x.contiguous()
-
-
-def load_teachers(paths: list[str], student_info) -> list[nn.Module]:
-    """Frozen teacher models for distillation (checkpoints or bundled model names); their
-    labels must match the student's."""
-    from ferkit.bundled import resolve_model
-    from ferkit.checkpoint import load_model
-    from ferkit.errors import ConfigError
-
-    teachers = []
-    for path in paths:
-        model, meta = load_model(resolve_model(path, "torch"))
-        if tuple(meta.labels) != tuple(student_info.labels):
-            raise ConfigError(f"distill.teachers: {path!r} predicts {list(meta.labels)}, the "
-                              f"student {list(student_info.labels)}; teachers need the same "
-                              "label order")
-        if meta.info.in_chans != student_info.in_chans:
-            raise ConfigError(f"distill.teachers: {path!r} takes {meta.info.in_chans}-channel "
-                              f"input, the student {student_info.in_chans}")
-        for p in model.parameters():
-            p.requires_grad_(False)
-        teachers.append(model.eval())
-    return teachers
-
-
-@torch.no_grad()
-def mean_teacher_logits(teachers: list[nn.Module], x: torch.Tensor,
-                        channels_last: bool = False) -> torch.Tensor:
-    """Mean logits of ``teachers`` on ``x`` (floats in [0,1], N,C,H,W); each teacher sees the
-    batch resized to its own input size and normalised with its own mean/std."""
-    out = []
-    for teacher in teachers:
-        info = teacher.ferkit_info
-        size = info.input_size
-        xt = x.clone() if x.shape[-1] == size else F.interpolate(  # normalising is in place
-            x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-        xt = normalize(xt, info)
-        if channels_last:
-            xt = xt.contiguous(memory_format=torch.channels_last)
-        out.append(teacher(xt).float())
-    return torch.stack(out).mean(0)
 
 
 class FerModule(L.LightningModule):
@@ -97,10 +57,9 @@ class FerModule(L.LightningModule):
         self._base_lrs: list[float] = []
         # a plain list, so teachers stay out of state_dict (and out of every checkpoint); with
         # distill.cache their outputs arrive with the batch (ferkit.train.teacher_cache)
-        self._teachers: list[nn.Module] = ([] if cfg.distill.cache else
-                                           load_teachers(cfg.distill.teachers, self.info))
-        if cfg.trainer.channels_last:
-            self._teachers = [t.to(memory_format=torch.channels_last) for t in self._teachers]
+        self._teachers: list = ([] if cfg.distill.cache else
+                                load_teachers(cfg.distill.teachers, self.info))
+        self._teachers_cl = False  # whether the placed teachers take channels-last input
         # trainer.compile: the compiled network, built at the first training step. Kept in a
         # plain list, outside the module tree: the EMA copy (a deepcopy of this module) must
         # average the weights, not carry a compiled graph that still points at these ones.
@@ -151,7 +110,7 @@ class FerModule(L.LightningModule):
 
     def _teacher_logits(self, x: torch.Tensor) -> torch.Tensor:
         """Mean logits of the teachers on the augmented batch ``x`` (floats in [0,1])."""
-        return mean_teacher_logits(self._teachers, x, self.cfg.trainer.channels_last)
+        return mean_teacher_logits(self._teachers, x, self._teachers_cl)
 
     # ---- steps ------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -245,8 +204,11 @@ class FerModule(L.LightningModule):
             self._pending_rng = state
 
     def on_train_start(self) -> None:
-        for teacher in self._teachers:  # not submodules, so Lightning does not move them
-            teacher.to(self.device)
+        if self._teachers:  # not submodules, so Lightning does not move them: torch modules
+            # go to the training device, or ONNX Runtime runs them (distill.runtime)
+            self._teachers, self._teachers_cl = place_teachers(
+                self.cfg.distill.runtime, self.cfg.distill.teachers, self._teachers,
+                self.device, self.cfg.trainer.channels_last)
         state = getattr(self, "_pending_rng", None)
         if state is not None:
             self._generator(self.device).set_state(state)

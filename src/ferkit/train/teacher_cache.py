@@ -17,7 +17,7 @@ Building the cache for several large teachers takes tens of minutes on a CPU, so
 resumable: the logits computed so far are saved every ``PARTIAL_EVERY_S`` seconds to
 ``RUN/teacher_cache.partial.npz`` (same fingerprint and digest checks), and a restart after a kill
 or SIGTERM continues from there instead of from zero. On a CPU the teachers run in ONNX Runtime
-(``distill.cache_runtime``), ~2.5x faster than torch for these networks.
+(``distill.runtime``, ``ferkit.train.teachers``), 2.5-4.9x faster than torch for these networks.
 """
 
 from __future__ import annotations
@@ -109,41 +109,6 @@ def draw_views(images: np.ndarray, labels: np.ndarray, cfg: TrainConfig, input_s
     return out.reshape(n * k, input_size, input_size, in_chans)
 
 
-class OnnxTeacher:
-    """A teacher run by ONNX Runtime, called like the torch module it replaces: normalised
-    float (N, C, S, S) in, logits out; ``ferkit_info`` tells ``mean_teacher_logits`` its size
-    and normalisation. Teacher forward passes are nearly all of a cache build's time, and on a
-    CPU ONNX Runtime runs these networks ~2.5x faster than torch."""
-
-    def __init__(self, checkpoint: Path, info, threads: int) -> None:
-        from ferkit.export.onnx import make_session, onnx_for
-
-        self.ferkit_info = info
-        self.session = make_session(onnx_for(checkpoint), threads=threads)
-        self.input_name = self.session.get_inputs()[0].name
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        x = np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)
-        return torch.from_numpy(self.session.run(None, {self.input_name: x})[0])
-
-
-def cache_teachers(cfg: TrainConfig, files: list[Path], teachers: list[torch.nn.Module],
-                   device: torch.device) -> tuple[list, bool]:
-    """The teachers as the cache build runs them, and whether they take channels-last input:
-    ONNX Runtime sessions (``distill.cache_runtime`` onnx, or auto on a CPU) or the torch
-    modules moved to ``device``."""
-    runtime = cfg.distill.cache_runtime
-    if runtime == "auto":
-        runtime = "onnx" if device.type == "cpu" else "torch"
-    if runtime == "onnx":
-        threads = torch.get_num_threads()
-        return [OnnxTeacher(f, t.ferkit_info, threads)
-                for f, t in zip(files, teachers, strict=True)], False
-    if cfg.trainer.channels_last:
-        return [t.to(device=device, memory_format=torch.channels_last) for t in teachers], True
-    return [t.to(device) for t in teachers], False
-
-
 def _views_digest(views: torch.Tensor) -> str:
     return hashlib.sha256(views.numpy().tobytes()).hexdigest()
 
@@ -159,7 +124,8 @@ def teacher_outputs(teachers: list, views: torch.Tensor, device: torch.device,
     everything computed so far every ``every_s`` seconds (default ``PARTIAL_EVERY_S``)."""
     import time
 
-    from ferkit.train.module import mean_teacher_logits, to_float_batch
+    from ferkit.train.module import to_float_batch
+    from ferkit.train.teachers import mean_teacher_logits
 
     in_chans = int(views.shape[-1])
     out = [done] if done is not None and len(done) else []
@@ -203,14 +169,13 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
                   student_info, *, progress: bool = True, log_fn=None) -> TeacherCache:
     """The run's teacher cache: reused from ``RUN/teacher_cache.npz`` when it matches, else
     drawn and computed (with a progress bar on stderr) and written there atomically."""
-    from ferkit.bundled import resolve_model
     from ferkit.data.source import progress_bar
-    from ferkit.train.module import load_teachers
+    from ferkit.train.teachers import load_teachers, place_teachers, teacher_files
 
     k = cfg.distill.cache_views
     size, chans = student_info.input_size, student_info.in_chans
     images, labels = train_split.images, np.asarray(train_split.labels, dtype=np.int64)
-    files = [resolve_model(t, "torch") for t in cfg.distill.teachers]
+    files = teacher_files(cfg.distill.teachers)
     teachers = load_teachers(cfg.distill.teachers, student_info)  # also checks labels/channels
     fingerprint = cache_fingerprint(cfg, files, data_fingerprint, images, labels, size, chans)
     total = len(images) * k
@@ -225,7 +190,8 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
         return TeacherCache(views, torch.from_numpy(stored[2]), k, fingerprint, reused=True)
     device = torch.device("cuda" if torch.cuda.is_available()
                           and cfg.trainer.accelerator in ("auto", "gpu", "cuda") else "cpu")
-    teachers, channels_last = cache_teachers(cfg, files, teachers, device)
+    teachers, channels_last = place_teachers(cfg.distill.runtime, cfg.distill.teachers, teachers,
+                                             device, cfg.trainer.channels_last)
     partial = Path(run_dir) / PARTIAL_FILE
     done = _read(partial) if partial.is_file() else None
     if done is not None and done[:2] == (fingerprint, digest) and len(done[2]) <= total:

@@ -1,0 +1,106 @@
+"""Distillation teachers: loading them, running them (torch or ONNX Runtime), averaging them.
+
+Teachers are frozen ferkit checkpoints (or bundled model names) whose labels and input channels
+match the student's. Each may run at its own input size: ``mean_teacher_logits`` resizes the
+batch for each and normalises it with that teacher's mean/std. Where they run is
+``distill.runtime``: on a CPU (``auto``) ONNX Runtime runs these CNNs 2.5-4.9x faster than torch
+(benchmarks/results/teacher-runtime-2026-11-30.md), and teacher forward passes are most of a
+distillation's cost, both live (every training step) and cached (``ferkit.train.teacher_cache``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ferkit.preprocess import normalize
+
+
+def teacher_files(paths: list[str]) -> list[Path]:
+    """The checkpoint file behind each ``distill.teachers`` entry (bundled names resolved)."""
+    from ferkit.bundled import resolve_model
+
+    return [Path(resolve_model(p, "torch")) for p in paths]
+
+
+def load_teachers(paths: list[str], student_info) -> list[nn.Module]:
+    """Frozen teacher models for distillation (checkpoints or bundled model names); their
+    labels must match the student's."""
+    from ferkit.checkpoint import load_model
+    from ferkit.errors import ConfigError
+
+    teachers = []
+    for path, file in zip(paths, teacher_files(paths), strict=True):
+        model, meta = load_model(file)
+        if tuple(meta.labels) != tuple(student_info.labels):
+            raise ConfigError(f"distill.teachers: {path!r} predicts {list(meta.labels)}, the "
+                              f"student {list(student_info.labels)}; teachers need the same "
+                              "label order")
+        if meta.info.in_chans != student_info.in_chans:
+            raise ConfigError(f"distill.teachers: {path!r} takes {meta.info.in_chans}-channel "
+                              f"input, the student {student_info.in_chans}")
+        for p in model.parameters():
+            p.requires_grad_(False)
+        teachers.append(model.eval())
+    return teachers
+
+
+class OnnxTeacher:
+    """A teacher run by ONNX Runtime, called like the torch module it replaces: normalised
+    float (N, C, S, S) in, logits out (on the input's device); ``ferkit_info`` tells
+    ``mean_teacher_logits`` its size and normalisation. The ONNX file is ferkit's own
+    parity-checked export, made once per checkpoint (``ferkit.export.onnx.onnx_for``)."""
+
+    def __init__(self, checkpoint: Path, info, threads: int) -> None:
+        from ferkit.export.onnx import make_session, onnx_for
+
+        self.ferkit_info = info
+        self.session = make_session(onnx_for(checkpoint), threads=threads)
+        self.input_name = self.session.get_inputs()[0].name
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        a = np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)
+        return torch.from_numpy(self.session.run(None, {self.input_name: a})[0]).to(x.device)
+
+
+def resolve_runtime(runtime: str, device: torch.device) -> str:
+    """``auto`` → ONNX Runtime on a CPU, torch on an accelerator."""
+    if runtime == "auto":
+        return "onnx" if device.type == "cpu" else "torch"
+    return runtime
+
+
+def place_teachers(runtime: str, paths: list[str], teachers: list[nn.Module],
+                   device: torch.device, channels_last: bool) -> tuple[list, bool]:
+    """The teachers as they will run on ``device``, and whether they take channels-last
+    input: ONNX Runtime sessions (one per teacher, torch's thread count) or the torch modules
+    moved to ``device``."""
+    if resolve_runtime(runtime, device) == "onnx":
+        threads = torch.get_num_threads()
+        return [OnnxTeacher(f, t.ferkit_info, threads)
+                for f, t in zip(teacher_files(paths), teachers, strict=True)], False
+    if channels_last:
+        return [t.to(device=device, memory_format=torch.channels_last) for t in teachers], True
+    return [t.to(device) for t in teachers], False
+
+
+@torch.no_grad()
+def mean_teacher_logits(teachers: list, x: torch.Tensor,
+                        channels_last: bool = False) -> torch.Tensor:
+    """Mean logits of ``teachers`` on ``x`` (floats in [0,1], N,C,H,W); each teacher sees the
+    batch resized to its own input size and normalised with its own mean/std."""
+    out = []
+    for teacher in teachers:
+        info = teacher.ferkit_info
+        size = info.input_size
+        xt = x.clone() if x.shape[-1] == size else F.interpolate(  # normalising is in place
+            x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+        xt = normalize(xt, info)
+        if channels_last:
+            xt = xt.contiguous(memory_format=torch.channels_last)
+        out.append(teacher(xt).float())
+    return torch.stack(out).mean(0)
