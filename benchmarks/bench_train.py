@@ -6,7 +6,10 @@
 Each model is trained by a real Lightning ``Trainer`` with ferkit's ``FerModule`` and
 ``FerDataModule`` (uint8 batches → batched augmentation: flip + rotation + shift + scale in one
 ``grid_sample``, random erasing → forward → loss → backward → optimiser step). A callback times
-every step; the first ``--warmup`` steps are dropped and the median step time gives images/s.
+every step from one batch's end to the next, so the loading, transfer and augmentation that
+Lightning runs before ``on_train_batch_start`` are counted too (result files before
+2026-11-30 timed from ``on_train_batch_start`` and left them out); the first ``--warmup`` steps
+are dropped and the median step time gives images/s.
 Results: ``benchmarks/results/train-throughput-<date>.{json,md}`` with the git commit and machine.
 """
 
@@ -69,11 +72,16 @@ def measure(name: str, kwargs: dict, dataset, batch: int, steps: int, warmup: in
     times: list[float] = []
 
     class Timer(L.Callback):
-        def on_train_batch_start(self, *a):
+        # batch end to batch end: Lightning moves and augments a batch (batch_to_device →
+        # on_after_batch_transfer, where ferkit augments and live teachers run) *before*
+        # on_train_batch_start, so timing from there would leave that work out
+        def on_train_epoch_start(self, *a):
             self.t = time.perf_counter()
 
         def on_train_batch_end(self, *a):
-            times.append(time.perf_counter() - self.t)
+            now = time.perf_counter()
+            times.append(now - self.t)
+            self.t = now
 
     with quiet_lightning():
         trainer = L.Trainer(accelerator="cpu", devices=1, max_epochs=1, logger=False,

@@ -182,3 +182,46 @@ def test_onnx_and_torch_teachers_cache_the_same_logits(synth, teacher, tmp_path)
     assert np.abs(caches["torch"]).max() > 0.1  # real logits, not zeros
     # float16 storage rounds to ~1e-3 relative; the runtimes differ far less than that
     np.testing.assert_allclose(caches["onnx"], caches["torch"], rtol=2e-3, atol=2e-3)
+
+
+def test_a_smaller_student_shares_a_larger_cache(synth, teacher, tmp_path, monkeypatch):
+    """distill.cache_size + cache_file: a 12 px student reuses the 16 px student's cache and
+    trains on those views resized to 12 px, with the cached logits; validation stays at 12 px."""
+    shared = tmp_path / "shared" / "cache.npz"
+    common = [*AUG, "trainer.epochs=1", f"distill.teachers=[{teacher}]", "distill.cache=true",
+              "distill.cache_views=2", "distill.cache_size=16", f"distill.cache_file={shared}"]
+    notes: list[str] = []
+    train(_cfg(synth, tmp_path / "big", *common), log_fn=notes.append)
+    assert shared.is_file() and not (tmp_path / "big" / CACHE_FILE).exists()
+    with np.load(shared) as z:
+        logits = z["logits"].copy()
+    built = shared.stat().st_mtime_ns
+
+    seen, val_sizes = [], []
+    step, vstep = FerModule.training_step, FerModule.validation_step
+
+    def recording(self, batch, batch_idx):
+        seen.append((batch[0].shape, batch[2].clone()))
+        return step(self, batch, batch_idx)
+
+    def val_recording(self, batch, batch_idx):
+        val_sizes.append(batch[0].shape[-1])
+        return vstep(self, batch, batch_idx)
+
+    monkeypatch.setattr(FerModule, "training_step", recording)
+    monkeypatch.setattr(FerModule, "validation_step", val_recording)
+    notes.clear()
+    train(_cfg(synth, tmp_path / "small", *common, "model.kwargs={input_size: 12, width: 4}"),
+          log_fn=notes.append)
+    assert any("reusing" in n for n in notes), notes
+    assert shared.stat().st_mtime_ns == built
+    assert seen and all(shape[-1] == 12 for shape, _ in seen)
+    assert val_sizes and set(val_sizes) == {12}
+    cached = torch.from_numpy(logits).float()
+    assert all(any(torch.equal(row.half().float(), c) for c in cached)
+               for row in seen[0][1][:3])  # the student got the cached logits
+
+
+def test_cache_size_needs_the_cache(synth, tmp_path):
+    with pytest.raises(ConfigError, match="distill.cache=true"):
+        _cfg(synth, tmp_path, "distill.cache_size=64")

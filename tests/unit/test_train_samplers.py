@@ -31,3 +31,16 @@ def test_view_shuffle_shows_every_image_once_as_one_of_its_views():
     other = list(s)
     assert [i % 4 for i in other] != [i % 4 for i in items]
     assert len({i % 4 for i in items + other}) == 4  # all views get used
+
+
+def test_view_shuffle_uses_every_view_before_repeating_one():
+    s = ViewShuffle(num_images=50, views=4, seed=5)
+    seen: dict[int, list[int]] = {i: [] for i in range(50)}
+    for epoch in range(8):  # two cycles of 4 epochs
+        s.set_epoch(epoch)
+        for item in s:
+            seen[item // 4].append(item % 4)
+    for views in seen.values():
+        assert sorted(views[:4]) == [0, 1, 2, 3] and sorted(views[4:]) == [0, 1, 2, 3]
+    # the second cycle goes through the views in other orders
+    assert sum(v[:4] != v[4:] for v in seen.values()) > 40

@@ -239,6 +239,14 @@ class DistillConfig:
     # schedules. Memory: images x views x input_size² x channels bytes for the views.
     cache: bool = False
     cache_views: int = 8
+    # Pixels of the cached views; 0 = the student's input size. Views at a larger size serve
+    # students of several sizes (each resizes them to its own input): a 48 px student can reuse
+    # the 64 px student's cache, which the views' fingerprint allows when augmentation, seed,
+    # views, teachers and data are the same.
+    cache_size: int = 0
+    # Where the cache lives; '' = RUN/teacher_cache.npz. A shared path lets several runs use one
+    # cache (it is reused only when its fingerprint matches, otherwise rebuilt there).
+    cache_file: str = ""
     # What runs the teachers, live or for the cache: ``onnx`` (ONNX Runtime, each teacher
     # exported once with ferkit's parity check), ``torch``, or ``auto`` (ONNX Runtime on a CPU,
     # torch on a GPU). On the 2-core EPYC ONNX Runtime ran the #11 teachers 2.5-4.9x faster
@@ -250,6 +258,10 @@ class DistillConfig:
         check_range("distill.alpha", self.alpha, 0.0, 1.0)
         check_range("distill.temperature", self.temperature, 0.0, 100.0, lo_open=True)
         check_range("distill.cache_views", self.cache_views, 1, 256)
+        check_range("distill.cache_size", self.cache_size, 0, 1024)
+        if (self.cache_size or self.cache_file) and not self.cache:
+            raise ConfigError("distill.cache_size and distill.cache_file describe the teacher "
+                              "cache: set distill.cache=true, or leave them out")
         if self.cache and not self.teachers:
             raise ConfigError("distill.cache=true needs distill.teachers (checkpoints or bundled "
                               "model names) whose outputs it caches")

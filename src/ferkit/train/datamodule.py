@@ -62,7 +62,10 @@ class EpochShuffle(torch.utils.data.RandomSampler):
 
 class ViewShuffle(torch.utils.data.Sampler):
     """Each epoch: every image once, in a (seed, epoch)-seeded order, as one of its ``views``
-    cached views (item ``i * views + v`` of a ``TeacherCache``), also drawn per epoch."""
+    cached views (item ``i * views + v`` of a ``TeacherCache``). Each image goes through its
+    views in its own random order, all ``views`` of them before any repeats (epochs
+    ``c*views .. (c+1)*views - 1`` form cycle c with new orders): a fixed view shown twice
+    teaches the student that view rather than the teachers' function, so repeats come last."""
 
     def __init__(self, num_images: int, views: int, seed: int) -> None:
         self.num_images, self.views, self.seed, self.epoch = num_images, views, seed, 0
@@ -76,8 +79,10 @@ class ViewShuffle(torch.utils.data.Sampler):
     def __iter__(self):
         gen = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
         order = torch.randperm(self.num_images, generator=gen)
-        view = torch.randint(self.views, (self.num_images,), generator=gen)
-        yield from (order * self.views + view).tolist()
+        cycle, step = divmod(self.epoch, self.views)
+        cyc = torch.Generator().manual_seed(self.seed * 100_019 + 7_919 * cycle + 1)
+        views = torch.rand(self.num_images, self.views, generator=cyc).argsort(dim=1)[:, step]
+        yield from (order * self.views + views[order]).tolist()
 
 
 def collate_batch(batch):
@@ -94,8 +99,9 @@ class PreparedSplits:
 
 
 def prepare_splits(dataset: Dataset, cfg: TrainConfig, size: int, interpolation: str,
-                   rng: np.random.Generator) -> PreparedSplits:
-    """Pick train (or train+val) and val, limit if asked, and resize every image once."""
+                   rng: np.random.Generator, train_size: int | None = None) -> PreparedSplits:
+    """Pick train (or train+val) and val, limit if asked, and resize every image once (train
+    to ``train_size`` when given: views of a teacher cache drawn larger than the model)."""
     from ferkit.data.splits import concat, take
 
     train = dataset.split("train")
@@ -105,11 +111,12 @@ def prepare_splits(dataset: Dataset, cfg: TrainConfig, size: int, interpolation:
     if cfg.data.limit_train and cfg.data.limit_train < len(train):
         train = take(train, np.sort(rng.permutation(len(train))[: cfg.data.limit_train]))
 
-    def resized(s: SplitArrays) -> SplitArrays:
-        return SplitArrays(resize_batch(s.images, size, interpolation), s.labels, s.paths,
+    def resized(s: SplitArrays, to: int) -> SplitArrays:
+        return SplitArrays(resize_batch(s.images, to, interpolation), s.labels, s.paths,
                            s.soft)
 
-    return PreparedSplits(resized(train), resized(val) if val is not None else None)
+    return PreparedSplits(resized(train, train_size or size),
+                          resized(val, size) if val is not None else None)
 
 
 def class_weights(labels: np.ndarray, num_classes: int) -> np.ndarray:

@@ -90,7 +90,10 @@ class FerModule(L.LightningModule):
         x = to_float_batch(images, self.info.in_chans)
         training = self.trainer is not None and self.trainer.training
         if training and len(batch) == 3:  # a cached view: already augmented, as the teachers
-            return self._model_input(x, self.info), labels, batch[2].float()  # saw it
+            if x.shape[-1] != self.info.input_size:  # saw it; drawn larger (distill.cache_size)
+                x = F.interpolate(x, size=(self.info.input_size,) * 2, mode="bilinear",
+                                  align_corners=False, antialias=True)
+            return self._model_input(x, self.info), labels, batch[2].float()
         if training:
             x, labels = self.augment(x, labels, self._generator(x.device))
         elif x.shape[-1] != self.info.input_size:  # crop training stores larger images: the

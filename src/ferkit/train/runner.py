@@ -352,7 +352,9 @@ def fit_run(cfg: TrainConfig, run_dir: Path, dataset, rng: np.random.Generator,
 
     stored = (crop_size_for(info.input_size, cfg.augment.crop_fraction) if cfg.augment.crops
               else info.input_size)
-    splits = prepare_splits(dataset, cfg, stored, info.interpolation, rng)
+    cache_size = cfg.distill.cache_size if cfg.distill.cache else 0
+    splits = prepare_splits(dataset, cfg, stored, info.interpolation, rng,
+                            train_size=cache_size or None)
     weights = None
     if cfg.data.balance == "loss_weights":
         weights = torch.from_numpy(class_weights(splits.train.labels, len(dataset.classes)))

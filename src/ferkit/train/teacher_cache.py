@@ -5,8 +5,13 @@ large teachers (or several) cost more per step than the student itself. So once,
 ``distill.cache_views`` (K) augmented views of every training image are drawn with the run's
 augmentation (all per-image stages; mixup/cutmix/ten-crop are refused by the config), rounded to
 uint8, and the teachers' mean logits on exactly those pixels are stored (float16) in
-``RUN/teacher_cache.npz``. Each epoch every image is shown once, as one of its K views picked by
-a (seed, epoch)-seeded draw, with the logits that belong to it.
+``RUN/teacher_cache.npz`` (or ``distill.cache_file``). Each epoch every image is shown once, as
+one of its K views, with the logits that belong to it; every view of an image is shown once
+before any is shown again (``ViewShuffle``), so K >= epochs means no view repeats.
+
+The views are drawn at the student's input size, or at ``distill.cache_size``: one cache of
+64 px views then also serves a 48 px student, which resizes each view (the teachers resize it
+to their own sizes anyway), with the same fingerprint when everything else matches.
 
 The views are not stored: they are redrawn at every start from a generator seeded by the run's
 seed (cheap next to the teachers), and the file keeps a digest of them next to a fingerprint of
@@ -173,7 +178,7 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
     from ferkit.train.teachers import load_teachers, place_teachers, teacher_files
 
     k = cfg.distill.cache_views
-    size, chans = student_info.input_size, student_info.in_chans
+    size, chans = cfg.distill.cache_size or student_info.input_size, student_info.in_chans
     images, labels = train_split.images, np.asarray(train_split.labels, dtype=np.int64)
     files = teacher_files(cfg.distill.teachers)
     teachers = load_teachers(cfg.distill.teachers, student_info)  # also checks labels/channels
@@ -182,7 +187,7 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
     with progress_bar(total, f"teacher cache: drawing {k} views", progress) as advance:
         views = draw_views(images, labels, cfg, size, chans, len(student_info.labels), advance)
     digest = _views_digest(views)
-    path = Path(run_dir) / CACHE_FILE
+    path = Path(cfg.distill.cache_file or Path(run_dir) / CACHE_FILE)
     stored = _read(path) if path.is_file() else None
     if stored is not None and stored[:2] == (fingerprint, digest) and len(stored[2]) == total:
         if log_fn:
@@ -192,7 +197,7 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
                           and cfg.trainer.accelerator in ("auto", "gpu", "cuda") else "cpu")
     teachers, channels_last = place_teachers(cfg.distill.runtime, cfg.distill.teachers, teachers,
                                              device, cfg.trainer.channels_last)
-    partial = Path(run_dir) / PARTIAL_FILE
+    partial = path.with_name(path.name.removesuffix(".npz") + ".partial.npz")
     done = _read(partial) if partial.is_file() else None
     if done is not None and done[:2] == (fingerprint, digest) and len(done[2]) <= total:
         done_logits = torch.from_numpy(done[2])
