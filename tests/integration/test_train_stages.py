@@ -150,6 +150,29 @@ def test_live_teachers_in_onnx_runtime_give_torch_logits(synth, first_run, tmp_p
     assert torch.allclose(first_onnx, first_torch, atol=1e-4)
 
 
+def test_auto_runtime_falls_back_to_torch_when_a_teacher_does_not_export(first_run,
+                                                                        monkeypatch):
+    import ferkit.train.teachers as teachers_mod
+    from ferkit.errors import ExportError
+
+    def fails(*a, **kw):
+        raise ExportError("ONNX export failed (no exporter for this network)")
+
+    monkeypatch.setattr(teachers_mod, "OnnxTeacher", fails)
+    path = str(first_run.best_checkpoint)
+    loaded = teachers_mod.load_teachers([path], _info(path))
+    placed, _ = teachers_mod.place_teachers("auto", [path], loaded, torch.device("cpu"), False)
+    assert isinstance(placed[0], torch.nn.Module)
+    with pytest.raises(ExportError):
+        teachers_mod.place_teachers("onnx", [path], loaded, torch.device("cpu"), False)
+
+
+def _info(path: str):
+    from ferkit.checkpoint import read_meta
+
+    return read_meta(path).info
+
+
 def test_distillation_teacher_errors(synth, tmp_path):
     from ferkit.errors import CheckpointError
 

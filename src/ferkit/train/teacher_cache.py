@@ -172,8 +172,9 @@ def _write(path: Path, fingerprint: str, views_digest: str, logits: torch.Tensor
 
 def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint: str,
                   student_info, *, progress: bool = True, log_fn=None) -> TeacherCache:
-    """The run's teacher cache: reused from ``RUN/teacher_cache.npz`` when it matches, else
-    drawn and computed (with a progress bar on stderr) and written there atomically."""
+    """The run's teacher cache: reused from ``RUN/teacher_cache.npz`` (or
+    ``distill.cache_file``) when it matches, else drawn and computed (with a progress bar on
+    stderr) and written there atomically."""
     from ferkit.data.source import progress_bar
     from ferkit.train.teachers import load_teachers, place_teachers, teacher_files
 

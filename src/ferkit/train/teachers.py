@@ -10,6 +10,7 @@ distillation's cost, both live (every training step) and cached (``ferkit.train.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ferkit.preprocess import normalize
+
+log = logging.getLogger(__name__)
 
 
 def teacher_files(paths: list[str]) -> list[Path]:
@@ -78,11 +81,19 @@ def place_teachers(runtime: str, paths: list[str], teachers: list[nn.Module],
                    device: torch.device, channels_last: bool) -> tuple[list, bool]:
     """The teachers as they will run on ``device``, and whether they take channels-last
     input: ONNX Runtime sessions (one per teacher, torch's thread count) or the torch modules
-    moved to ``device``."""
+    moved to ``device``. With ``auto``, a teacher network that does not export to ONNX runs
+    in torch instead (logged); an explicit ``onnx`` raises."""
     if resolve_runtime(runtime, device) == "onnx":
+        from ferkit.errors import FerkitError
+
         threads = torch.get_num_threads()
-        return [OnnxTeacher(f, t.ferkit_info, threads)
-                for f, t in zip(teacher_files(paths), teachers, strict=True)], False
+        try:
+            return [OnnxTeacher(f, t.ferkit_info, threads)
+                    for f, t in zip(teacher_files(paths), teachers, strict=True)], False
+        except FerkitError as exc:
+            if runtime != "auto":
+                raise
+            log.warning("distill.runtime=auto: running the teachers in torch (%s)", exc)
     if channels_last:
         return [t.to(device=device, memory_format=torch.channels_last) for t in teachers], True
     return [t.to(device) for t in teachers], False
