@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,3 +59,15 @@ def write_result(stem: Path, result: dict, markdown) -> None:
     atomic_write_text(stem.with_suffix(".md"), text)
     print(text)
     print(f"wrote {stem}.json (+ .md)", file=sys.stderr)
+
+
+def median_seconds(fn, warmup: int = 1, repeats: int = 5) -> float:
+    """Median wall time of ``fn()`` over ``repeats`` calls after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

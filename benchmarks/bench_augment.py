@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import REPO, machine_info  # noqa: E402
+from _machine import REPO, machine_info, median_seconds  # noqa: E402
 
 #: stage → (config used, what it does); probabilities at 1 (worst case)
 STAGES = {
@@ -41,14 +39,7 @@ STAGES = {
 
 
 def _median_ms(fn, warmup: int, repeats: int) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1000.0
+    return median_seconds(fn, warmup, repeats) * 1000.0
 
 
 def measure(args: argparse.Namespace) -> list[dict]:

@@ -17,23 +17,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import REPO, machine_info, write_result  # noqa: E402
-
-
-def timed(fn, repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from _machine import REPO, machine_info, median_seconds, write_result  # noqa: E402
 
 
 def measure(path: str, batch: int, repeat: int, threads: int) -> dict:
@@ -51,9 +39,9 @@ def measure(path: str, batch: int, repeat: int, threads: int) -> dict:
     xc = x.contiguous(memory_format=torch.channels_last)
     onnx = OnnxTeacher(Path(path), info, threads)
     with torch.no_grad():
-        t_torch = timed(lambda: model(xc), repeat)
+        t_torch = median_seconds(lambda: model(xc), 1, repeat)
         diff = (model(xc) - onnx(x)).abs().max().item()
-    t_onnx = timed(lambda: onnx(x), repeat)
+    t_onnx = median_seconds(lambda: onnx(x), 1, repeat)
     return {"teacher": path, "model": meta.model, "input_size": info.input_size,
             "params": count_params(model), "torch_img_s": round(batch / t_torch, 1),
             "onnx_img_s": round(batch / t_onnx, 1), "speedup": round(t_torch / t_onnx, 2),
