@@ -176,13 +176,12 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
     ``distill.cache_file``) when it matches, else drawn and computed (with a progress bar on
     stderr) and written there atomically."""
     from ferkit.data.source import progress_bar
-    from ferkit.train.teachers import load_teachers, place_teachers, teacher_files
+    from ferkit.train.teachers import check_teachers, load_teachers, place_teachers
 
     k = cfg.distill.cache_views
     size, chans = cfg.distill.cache_size or student_info.input_size, student_info.in_chans
     images, labels = train_split.images, np.asarray(train_split.labels, dtype=np.int64)
-    files = teacher_files(cfg.distill.teachers)
-    teachers = load_teachers(cfg.distill.teachers, student_info)  # also checks labels/channels
+    files = check_teachers(cfg.distill.teachers, student_info)  # labels/channels, no weights
     fingerprint = cache_fingerprint(cfg, files, data_fingerprint, images, labels, size, chans)
     total = len(images) * k
     with progress_bar(total, f"teacher cache: drawing {k} views", progress) as advance:
@@ -194,6 +193,8 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
         if log_fn:
             log_fn(f"teacher cache: reusing {path} ({len(images)} images x {k} views)")
         return TeacherCache(views, torch.from_numpy(stored[2]), k, fingerprint, reused=True)
+    # only a cache that has to be (re)computed needs the teachers' weights
+    teachers = load_teachers(cfg.distill.teachers, student_info)
     device = torch.device("cuda" if torch.cuda.is_available()
                           and cfg.trainer.accelerator in ("auto", "gpu", "cuda") else "cpu")
     teachers, channels_last = place_teachers(cfg.distill.runtime, cfg.distill.teachers, teachers,

@@ -30,15 +30,15 @@ def teacher_files(paths: list[str]) -> list[Path]:
     return [Path(resolve_model(p, "torch")) for p in paths]
 
 
-def load_teachers(paths: list[str], student_info) -> list[nn.Module]:
-    """Frozen teacher models for distillation (checkpoints or bundled model names); their
-    labels must match the student's."""
-    from ferkit.checkpoint import load_model
+def check_teachers(paths: list[str], student_info) -> list[Path]:
+    """The teachers' checkpoint files, after checking from their metadata alone (no weights
+    loaded) that labels and input channels match the student's."""
+    from ferkit.checkpoint import read_meta
     from ferkit.errors import ConfigError
 
-    teachers = []
-    for path, file in zip(paths, teacher_files(paths), strict=True):
-        model, meta = load_model(file)
+    files = teacher_files(paths)
+    for path, file in zip(paths, files, strict=True):
+        meta = read_meta(file)
         if tuple(meta.labels) != tuple(student_info.labels):
             raise ConfigError(f"distill.teachers: {path!r} predicts {list(meta.labels)}, the "
                               f"student {list(student_info.labels)}; teachers need the same "
@@ -46,6 +46,17 @@ def load_teachers(paths: list[str], student_info) -> list[nn.Module]:
         if meta.info.in_chans != student_info.in_chans:
             raise ConfigError(f"distill.teachers: {path!r} takes {meta.info.in_chans}-channel "
                               f"input, the student {student_info.in_chans}")
+    return files
+
+
+def load_teachers(paths: list[str], student_info) -> list[nn.Module]:
+    """Frozen teacher models for distillation (checkpoints or bundled model names); their
+    labels must match the student's."""
+    from ferkit.checkpoint import load_model
+
+    teachers = []
+    for file in check_teachers(paths, student_info):
+        model, _ = load_model(file)
         for p in model.parameters():
             p.requires_grad_(False)
         teachers.append(model.eval())
