@@ -169,6 +169,38 @@ def test_an_interrupted_cache_build_continues_where_it_stopped(synth, teacher, t
     assert not (cut / tc.PARTIAL_FILE).exists()
 
 
+def test_sigterm_during_the_cache_build_keeps_what_is_done_and_says_so(synth, teacher, tmp_path,
+                                                                       monkeypatch):
+    """The stop saves the chunks computed since the last periodic save (none here: the period is
+    an hour), and the message names the kept file instead of "nothing to resume"."""
+    import ferkit.train.teacher_cache as tc
+    import ferkit.train.teachers as teachers_mod
+
+    monkeypatch.setattr(tc, "_CHUNK", 8)
+    monkeypatch.setattr(tc, "PARTIAL_EVERY_S", 3600.0)
+    real, calls = teachers_mod.mean_teacher_logits, []
+
+    def sigterm_on_the_fourth_chunk(*a, **kw):
+        calls.append(1)
+        if len(calls) == 4:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(teachers_mod, "mean_teacher_logits", sigterm_on_the_fourth_chunk)
+    cut = tmp_path / "cut"
+    cfg = _cfg(synth, cut, *AUG, f"distill.teachers=[{teacher}]", "distill.cache=true",
+               "distill.cache_views=3", "trainer.epochs=1")
+    with pytest.raises(Interrupted) as stopped:
+        train(cfg)
+    assert stopped.value.exit_code == 143
+    message = str(stopped.value)
+    assert "teacher cache" in message and "nothing to resume" not in message, message
+    with np.load(cut / tc.PARTIAL_FILE) as z:
+        kept = len(z["logits"])
+    assert kept >= 3 * 8  # at least the three chunks finished before the signal
+    assert f"the {kept} views done are kept" in message and tc.PARTIAL_FILE in message
+
+
 def test_onnx_and_torch_teachers_cache_the_same_logits(synth, teacher, tmp_path):
     caches = {}
     for runtime in ("torch", "onnx"):

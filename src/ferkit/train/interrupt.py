@@ -57,6 +57,13 @@ def interrupted(stop: TrainStop, cfg) -> Interrupted:
     what = f"training stopped by {signal_name(signum)}"
     state = None if run_dir is None else run_dir / RESUME_FILE
     if state is None or not state.is_file():
+        from ferkit.train.teacher_cache import partial_views
+
+        partial = None if run_dir is None else partial_views(cfg, run_dir)
+        if partial is not None:
+            return Interrupted(f"{what} while computing the teacher cache; the {partial[1]} "
+                               f"views done are kept in {str(partial[0])!r}: run the same command "
+                               "again to continue from them", signum)
         where = "" if run_dir is None else f" (the folder {str(run_dir)!r} is reused)"
         return Interrupted(f"{what} before its first checkpoint; nothing to resume: run the same "
                            f"command again to start over{where}", signum)
