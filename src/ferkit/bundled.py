@@ -39,9 +39,11 @@ class BundledModel:
 BUNDLED: Registry[BundledModel] = Registry("bundled model")
 for _m in (
     BundledModel("default", "default.safetensors", "default.int8.onnx",
-                 "EfficientNet-Lite0 at 64 px (ImageNet init, fine-tuned on FER2013)"),
+                 "EfficientNet-Lite1 at 88 px (ImageNet init), distilled from an ensemble of "
+                 "five FER2013 teachers"),
     BundledModel("fast", "fast.safetensors", "fast.int8.onnx",
-                 "EfficientNet-Lite0 at 48 px, fine-tuned from the default model"),
+                 "EfficientNet-Lite0 at 64 px, distilled from an ensemble of three FER2013 "
+                 "teachers"),
 ):
     BUNDLED.add(_m.name, _m)
 

@@ -109,9 +109,9 @@ def test_default_training_fine_tunes_the_bundled_model(cli, pain, tmp_path):
     assert code == 0, err
     assert "fine-tuning the bundled default model" in err
     meta = read_meta(tmp_path / "r" / "best.safetensors")
-    assert meta.model == "efficientnet_lite0" and meta.labels == ("happy", "pain")
+    assert meta.model == "efficientnet_lite1" and meta.labels == ("happy", "pain")
     assert meta.config["model"]["init_from"] == "default"
-    assert meta.model_kwargs["input_size"] == 64
+    assert meta.model_kwargs["input_size"] == 88
 
 
 def test_bundled_names_in_export_ensemble_explain_and_distill(cli, tmp_path, monkeypatch):

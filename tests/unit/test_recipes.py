@@ -36,7 +36,7 @@ def test_config_by_name_or_path():
 
 def test_default_recipe_fine_tunes_the_bundled_model():
     cfg = load_train_config(DEFAULT_RECIPE, ["data.path=x"])
-    assert cfg.model.init_from == "default" and cfg.model.name == "efficientnet_lite0"
+    assert cfg.model.init_from == "default" and cfg.model.name == "efficientnet_lite1"
 
 
 def test_configs_cli_one_line_each(cli):
