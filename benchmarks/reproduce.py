@@ -97,12 +97,14 @@ ROWS: tuple[Row, ...] = (
         note="EfficientNet-Lite0 (the only offline ImageNet weights) instead of B0, faces "
              "upsampled to 64 px: ferkit's variant."),
     Row("efficientnet_finetuned", "6 Singh et al. EfficientNet, fine-tuned (ferkit's default "
-        "model until 2026-11-30)", "71.02% (FER2013; split not stated in methods.md; the paper's number is for "
-        "its frozen B0)", "efficientnet_lite0", "unstated epochs", kind="default",
+        "model until 2026-11-30)", "71.02% (FER2013; split not stated in methods.md; the "
+        "paper's number is for its frozen B0)", "efficientnet_lite0", "unstated epochs",
+        kind="default",
         note="ferkit's default model until 2026-11-30 (configs/default_lite0_64*.yaml): "
              "EfficientNet-Lite0 ImageNet fine-tuned at 64 px with AdamW/one-cycle then cosine "
              "stages — ferkit's variant, not Singh et al.'s SGD recipe. Since 2026-11-30 the "
-             "default is an EfficientNet-Lite1 88 px distilled from five teachers (MODEL_CARD.md)."),
+             "default is an EfficientNet-Lite1 88 px distilled from five teachers "
+             "(MODEL_CARD.md)."),
     Row("ensemble", "7 Ensembles of the short-run members above", "Bokányi ≈69% (8 models, "
         "simple average); Pramerdorfer 75.2%; RMN+6 76.82% (FER2013 test)", "(members)",
         "members trained fully", kind="ensemble",
