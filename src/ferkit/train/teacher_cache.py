@@ -164,18 +164,17 @@ def cache_path(cfg: TrainConfig, run_dir: Path) -> Path:
     return Path(cfg.distill.cache_file or Path(run_dir) / CACHE_FILE)
 
 
-def partial_path(cfg: TrainConfig, run_dir: Path) -> Path:
-    """Where a cache being built keeps the logits computed so far (next to the finished one)."""
-    path = cache_path(cfg, run_dir)
+def partial_path(path: Path) -> Path:
+    """Where the cache ``path`` keeps the logits computed so far while it is being built."""
     return path.with_name(path.name.removesuffix(".npz") + ".partial.npz")
 
 
 def partial_views(cfg: TrainConfig, run_dir: Path) -> tuple[Path, int] | None:
     """(file, views done) of a cache build that was stopped, for the interrupt message; None if
     there is none."""
-    if not cfg.distill.teachers or not cfg.distill.cache:
+    if not cfg.distill.cache:  # (the config's validation makes a cache imply teachers)
         return None
-    partial = partial_path(cfg, run_dir)
+    partial = partial_path(cache_path(cfg, run_dir))
     done = _read(partial) if partial.is_file() else None
     return None if done is None else (partial, len(done[2]))
 
@@ -204,7 +203,7 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
     ``distill.cache_file``) when it matches, else drawn and computed (with a progress bar on
     stderr) and written there atomically."""
     from ferkit.data.source import progress_bar
-    from ferkit.train.teachers import check_teachers, load_teachers, place_teachers
+    from ferkit.train.teachers import check_teachers, load_frozen, place_teachers
 
     k = cfg.distill.cache_views
     size, chans = cfg.distill.cache_size or student_info.input_size, student_info.in_chans
@@ -221,13 +220,13 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
         if log_fn:
             log_fn(f"teacher cache: reusing {path} ({len(images)} images x {k} views)")
         return TeacherCache(views, torch.from_numpy(stored[2]), k, fingerprint, reused=True)
-    # only a cache that has to be (re)computed needs the teachers' weights
-    teachers = load_teachers(cfg.distill.teachers, student_info)
+    # only a cache that has to be (re)computed needs the teachers' weights (already checked)
+    teachers = load_frozen(files)
     device = torch.device("cuda" if torch.cuda.is_available()
                           and cfg.trainer.accelerator in ("auto", "gpu", "cuda") else "cpu")
     teachers, channels_last = place_teachers(cfg.distill.runtime, cfg.distill.teachers, teachers,
                                              device, cfg.trainer.channels_last)
-    partial = partial_path(cfg, run_dir)
+    partial = partial_path(path)
     done = _read(partial) if partial.is_file() else None
     if done is not None and done[:2] == (fingerprint, digest) and len(done[2]) <= total:
         done_logits = torch.from_numpy(done[2])

@@ -52,10 +52,15 @@ def check_teachers(paths: list[str], student_info) -> list[Path]:
 def load_teachers(paths: list[str], student_info) -> list[nn.Module]:
     """Frozen teacher models for distillation (checkpoints or bundled model names); their
     labels must match the student's."""
+    return load_frozen(check_teachers(paths, student_info))
+
+
+def load_frozen(files: list[Path]) -> list[nn.Module]:
+    """The models in checked checkpoint ``files`` (``check_teachers``): frozen, eval mode."""
     from ferkit.checkpoint import load_model
 
     teachers = []
-    for file in check_teachers(paths, student_info):
+    for file in files:
         model, _ = load_model(file)
         for p in model.parameters():
             p.requires_grad_(False)
