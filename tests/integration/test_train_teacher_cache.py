@@ -257,3 +257,84 @@ def test_a_smaller_student_shares_a_larger_cache(synth, teacher, tmp_path, monke
 def test_cache_size_needs_the_cache(synth, tmp_path):
     with pytest.raises(ConfigError, match="distill.cache=true"):
         _cfg(synth, tmp_path, "distill.cache_size=64")
+
+
+def test_an_added_teacher_extends_a_finished_cache(synth, teacher, tmp_path, monkeypatch):
+    """distill.cache_extends: only the added teacher runs, and the combined mean equals the
+    cache that runs both teachers from scratch (up to float16 rounding)."""
+    import ferkit.train.teachers as teachers_mod
+
+    second = train(_cfg(synth, tmp_path / "t2", "trainer.epochs=1", "seed=5")).best_checkpoint
+    common = [*AUG, "trainer.epochs=1", "distill.cache=true", "distill.cache_views=2"]
+    base = tmp_path / "one.npz"
+    train(_cfg(synth, tmp_path / "one", *common, f"distill.teachers=[{teacher}]",
+               f"distill.cache_file={base}"))
+    both = [*common, f"distill.teachers=[{teacher}, {second}]"]
+    train(_cfg(synth, tmp_path / "full", *both))
+
+    loaded: list[int] = []
+    real = teachers_mod.load_frozen
+    monkeypatch.setattr(teachers_mod, "load_frozen",
+                        lambda files: loaded.append(len(files)) or real(files))
+    notes: list[str] = []
+    train(_cfg(synth, tmp_path / "ext", *both, f"distill.cache_extends={base}"),
+          log_fn=notes.append)
+    assert loaded == [1], loaded  # the stored teacher did not run again
+    assert any("extending" in n and "teachers 1-1" in n for n in notes), notes
+    with np.load(tmp_path / "full" / CACHE_FILE) as z, \
+            np.load(tmp_path / "ext" / CACHE_FILE) as e:
+        assert str(z["fingerprint"]) == str(e["fingerprint"])  # a normal cache of both
+        full, ext = z["logits"].astype(np.float32), e["logits"].astype(np.float32)
+    assert np.abs(full).max() > 0.1
+    np.testing.assert_allclose(ext, full, rtol=3e-3, atol=3e-3)
+
+    # a base made from other views is ignored, said so, and every teacher runs
+    loaded.clear()
+    notes.clear()
+    train(_cfg(synth, tmp_path / "other", *both, "seed=9", f"distill.cache_extends={base}"),
+          log_fn=notes.append)
+    assert loaded == [2] and any("ignored (made from other views" in n for n in notes), notes
+
+
+def test_cache_extends_needs_the_cache(synth, tmp_path):
+    with pytest.raises(ConfigError, match="distill.cache=true"):
+        _cfg(synth, tmp_path, "distill.cache_extends=x.npz")
+
+
+def test_an_interrupted_extension_continues_with_the_added_teachers_alone(synth, teacher,
+                                                                           tmp_path, monkeypatch):
+    """The partial file of an extension holds the added teachers' mean under its own
+    fingerprint; the restart continues it and the finished cache matches an unbroken build."""
+    import ferkit.train.teacher_cache as tc
+    import ferkit.train.teachers as teachers_mod
+
+    monkeypatch.setattr(tc, "_CHUNK", 8)
+    monkeypatch.setattr(tc, "PARTIAL_EVERY_S", 0.0)
+    common = [*AUG, "trainer.epochs=1", "distill.cache=true", "distill.cache_views=2"]
+    base = tmp_path / "one.npz"
+    train(_cfg(synth, tmp_path / "one", *common, f"distill.teachers=[{teacher}]",
+               f"distill.cache_file={base}"))
+    ext = [*common, f"distill.teachers=[{teacher}, {teacher}]", f"distill.cache_extends={base}"]
+    train(_cfg(synth, tmp_path / "ref", *ext))
+    with np.load(tmp_path / "ref" / CACHE_FILE) as z:
+        ref = z["logits"]
+
+    real, calls = teachers_mod.mean_teacher_logits, []
+
+    def dies_on_the_third_chunk(*a, **kw):
+        calls.append(1)
+        if len(calls) == 3:
+            raise _Killed
+        return real(*a, **kw)
+
+    monkeypatch.setattr(teachers_mod, "mean_teacher_logits", dies_on_the_third_chunk)
+    cut = tmp_path / "cut"
+    with pytest.raises(_Killed):
+        train(_cfg(synth, cut, *ext))
+    with np.load(cut / tc.PARTIAL_FILE) as z:
+        assert len(z["logits"]) == 2 * 8 and str(z["fingerprint"]).endswith("+extends:1")
+    notes: list[str] = []
+    train(_cfg(synth, cut, *ext), log_fn=notes.append)
+    assert any("continuing" in n and "from 16 of" in n for n in notes), notes
+    with np.load(cut / CACHE_FILE) as z:
+        np.testing.assert_array_equal(z["logits"], ref)

@@ -16,7 +16,8 @@ from ferkit.errors import FerkitError
 
 COMMAND_MODULES = (
     "data_cmd", "models_cmd", "train_cmd", "evaluate_cmd", "predict_cmd", "export_cmd",
-    "explain_cmd", "ensemble_cmd", "search_cmd", "evolve_cmd", "serve_cmd", "configs_cmd",
+    "explain_cmd", "ensemble_cmd", "soup_cmd", "search_cmd", "evolve_cmd", "serve_cmd",
+    "configs_cmd",
 )
 
 app = typer.Typer(

@@ -247,6 +247,12 @@ class DistillConfig:
     # Where the cache lives; '' = RUN/teacher_cache.npz. A shared path lets several runs use one
     # cache (it is reused only when its fingerprint matches, otherwise rebuilt there).
     cache_file: str = ""
+    # A finished cache of the same views (same data, augmentation, seed, views and size) whose
+    # teachers are the first entries of ``teachers``: only the teachers after them run, and the
+    # mean is combined with the stored one (weighted by teacher count), so a teacher added to an
+    # ensemble costs its own forward passes, not everyone's again. Ignored (with a log line)
+    # when it does not match; then every teacher runs.
+    cache_extends: str = ""
     # What runs the teachers, live or for the cache: ``onnx`` (ONNX Runtime, each teacher
     # exported once with ferkit's parity check), ``torch``, or ``auto`` (ONNX Runtime on a CPU,
     # torch on a GPU). On the 2-core EPYC ONNX Runtime ran the #11 teachers 2.5-4.9x faster
@@ -259,9 +265,10 @@ class DistillConfig:
         check_range("distill.temperature", self.temperature, 0.0, 100.0, lo_open=True)
         check_range("distill.cache_views", self.cache_views, 1, 256)
         check_range("distill.cache_size", self.cache_size, 0, 1024)
-        if (self.cache_size or self.cache_file) and not self.cache:
-            raise ConfigError("distill.cache_size and distill.cache_file describe the teacher "
-                              "cache: set distill.cache=true, or leave them out")
+        if (self.cache_size or self.cache_file or self.cache_extends) and not self.cache:
+            raise ConfigError("distill.cache_size, distill.cache_file and distill.cache_extends "
+                              "describe the teacher cache: set distill.cache=true, or leave them "
+                              "out")
         if self.cache and not self.teachers:
             raise ConfigError("distill.cache=true needs distill.teachers (checkpoints or bundled "
                               "model names) whose outputs it caches")

@@ -22,8 +22,10 @@ Building the cache for several large teachers takes tens of minutes on a CPU, so
 resumable: the logits computed so far are saved every ``PARTIAL_EVERY_S`` seconds to
 ``RUN/teacher_cache.partial.npz`` (same fingerprint and digest checks), and a restart after a kill
 or SIGTERM continues from there instead of from zero (Ctrl-C and SIGTERM also save at once, and
-the stop message names the kept file). On a CPU the teachers run in ONNX Runtime
-(``distill.runtime``, ``ferkit.train.teachers``), 2.5-4.9x faster than torch for these networks.
+the stop message names the kept file). A teacher added to an ensemble whose cache exists
+(``distill.cache_extends``) runs alone: its logits are averaged into the stored mean. On a CPU
+the teachers run in ONNX Runtime (``distill.runtime``, ``ferkit.train.teachers``), 2.5-4.9x
+faster than torch for these networks.
 """
 
 from __future__ import annotations
@@ -197,6 +199,34 @@ def _write(path: Path, fingerprint: str, views_digest: str, logits: torch.Tensor
                  logits=logits.numpy().astype(np.float16))
 
 
+def _extension(cfg: TrainConfig, files: list[Path], data_fingerprint: str, images: np.ndarray,
+               labels: np.ndarray, size: int, chans: int, digest: str, total: int,
+               log_fn=None) -> tuple[int, torch.Tensor] | None:
+    """(m, stored mean logits) when ``distill.cache_extends`` is a finished cache of these very
+    views made by the first m (< all) of the run's teachers; None otherwise (logged)."""
+    if not cfg.distill.cache_extends:
+        return None
+    base = Path(cfg.distill.cache_extends)
+    stored = _read(base) if base.is_file() else None
+    why = "not found" if not base.is_file() else "unreadable"
+    if stored is not None:
+        why = "made from other views, data or augmentation"
+        if stored[1] == digest and len(stored[2]) == total:
+            why = "made by teachers that are not the first of distill.teachers"
+            for m in range(len(files) - 1, 0, -1):
+                if cache_fingerprint(cfg, files[:m], data_fingerprint, images, labels, size,
+                                     chans) == stored[0]:
+                    if log_fn:
+                        log_fn(f"teacher cache: extending {base} (teachers 1-{m}) with "
+                               f"{len(files) - m} more teacher(s)")
+                    return m, torch.from_numpy(stored[2])
+    log.warning("distill.cache_extends=%s ignored (%s): running every teacher", base, why)
+    if log_fn:
+        log_fn(f"teacher cache: distill.cache_extends={base} ignored ({why}); running every "
+               "teacher")
+    return None
+
+
 def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint: str,
                   student_info, *, progress: bool = True, log_fn=None) -> TeacherCache:
     """The run's teacher cache: reused from ``RUN/teacher_cache.npz`` (or
@@ -221,14 +251,19 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
             log_fn(f"teacher cache: reusing {path} ({len(images)} images x {k} views)")
         return TeacherCache(views, torch.from_numpy(stored[2]), k, fingerprint, reused=True)
     # only a cache that has to be (re)computed needs the teachers' weights (already checked)
-    teachers = load_frozen(files)
+    extension = _extension(cfg, files, data_fingerprint, images, labels, size, chans, digest,
+                           total, log_fn)
+    first = extension[0] if extension else 0  # teachers [first:] run; the rest are stored
+    teachers = load_frozen(files[first:])
     device = torch.device("cuda" if torch.cuda.is_available()
                           and cfg.trainer.accelerator in ("auto", "gpu", "cuda") else "cpu")
-    teachers, channels_last = place_teachers(cfg.distill.runtime, cfg.distill.teachers, teachers,
-                                             device, cfg.trainer.channels_last)
+    teachers, channels_last = place_teachers(cfg.distill.runtime, cfg.distill.teachers[first:],
+                                             teachers, device, cfg.trainer.channels_last)
     partial = partial_path(path)
+    # while extending, the partial file holds the new teachers' mean alone: its own fingerprint
+    building = f"{fingerprint}+extends:{first}" if first else fingerprint
     done = _read(partial) if partial.is_file() else None
-    if done is not None and done[:2] == (fingerprint, digest) and len(done[2]) <= total:
+    if done is not None and done[:2] == (building, digest) and len(done[2]) <= total:
         done_logits = torch.from_numpy(done[2])
         if log_fn:
             log_fn(f"teacher cache: continuing {partial} from {len(done_logits)} of {total} "
@@ -239,8 +274,11 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
                       progress) as advance:
         logits = teacher_outputs(teachers, views, device, channels_last, advance,
                                  done=done_logits,
-                                 checkpoint=lambda part: _write(partial, fingerprint, digest,
+                                 checkpoint=lambda part: _write(partial, building, digest,
                                                                 part))
+    if extension:  # the mean over all n teachers from the first m's stored mean and the rest's
+        n = len(files)
+        logits = ((extension[1].float() * first + logits.float() * (n - first)) / n).half()
     _write(path, fingerprint, digest, logits)
     partial.unlink(missing_ok=True)
     if log_fn:

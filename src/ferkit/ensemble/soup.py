@@ -1,0 +1,137 @@
+"""Model soups: one network whose weights are the (weighted) average of several fine-tunes.
+
+Why: fine-tunes that share a starting point usually stay in one basin of the loss, so averaging
+their weights behaves much like an ensemble of them at the cost of ONE model (Wortsman et al.
+2022, "Model soups"; averaging a fine-tune with its own start is their WiSE-FT). It is the way an
+ensemble's gain reaches a model that must stay a single network for speed, such as the bundled
+default. Networks trained from different starts do not average (their units are permuted): that
+is what ``ferkit ensemble`` is for.
+
+The checks here are structural: the same registered network and arguments, tensors, labels and
+preprocessing. Whether the ingredients share a start cannot be read from the files; ``ferkit
+evaluate`` on the soup tells (a soup of unrelated networks scores near chance).
+
+BatchNorm running statistics are averaged like the weights. In an exploratory probe on the issue
+#11 Lite1 soup, recomputing them on the training images afterwards scored lower on PublicTest
+than the averaged ones, so no re-estimation pass is offered. Measured soups:
+``benchmarks/bench_soup.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ferkit.errors import CheckpointError, ConfigError
+
+
+@dataclass
+class SoupResult:
+    """What ``make_soup`` wrote."""
+
+    path: Path
+    model: str
+    ingredients: list[str]
+    weights: list[float]  # normalised to sum 1
+    tensors: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "model": self.model, "ingredients": self.ingredients,
+                "weights": self.weights, "tensors": self.tensors}
+
+
+def _weights(n: int, weights: list[float] | None) -> list[float]:
+    if n < 2:
+        raise ConfigError(f"a soup needs at least 2 checkpoints, got {n}")
+    if weights is None:
+        return [1.0 / n] * n
+    if len(weights) != n:
+        raise ConfigError(f"--weight: got {len(weights)} weights for {n} checkpoints; give one "
+                          "per checkpoint, or none for a uniform soup")
+    if any(not math.isfinite(w) or w < 0 for w in weights) or sum(weights) <= 0:
+        raise ConfigError(f"--weight: weights must be finite, >= 0 and not all 0, got {weights}")
+    total = sum(weights)
+    return [w / total for w in weights]
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _same(what: str, first: Path, other: Path, a: Any, b: Any) -> None:
+    if a != b:
+        raise CheckpointError(f"{str(other)!r} cannot join a soup with {str(first)!r}: {what} "
+                              f"differ ({b!r} vs {a!r}); a soup averages fine-tunes of one "
+                              "network with the same labels and preprocessing")
+
+
+def soup_state(checkpoints: list[str], weights: list[float] | None = None):
+    """(state dict, meta, normalised weights, files) of the weighted average of
+    ``checkpoints`` (paths or bundled names); floating tensors are averaged in float32."""
+    from ferkit.bundled import resolve_model
+    from ferkit.checkpoint import load_checkpoint
+
+    w = _weights(len(checkpoints), weights)
+    files = [Path(resolve_model(c, "torch")) for c in checkpoints]
+    states, metas = [], []
+    for file in files:
+        state, meta = load_checkpoint(file)
+        if states:
+            first, ref, ref_state = files[0], metas[0], states[0]
+            _same("network", first, file, ref.model, meta.model)
+            _same("network arguments", first, file, ref.model_kwargs, meta.model_kwargs)
+            _same("labels", first, file, tuple(ref.labels), tuple(meta.labels))
+            _same("preprocessing", first, file, ref.info.to_dict(), meta.info.to_dict())
+            _same("tensor names", first, file, sorted(ref_state), sorted(state))
+            _same("tensor shapes", first, file,
+                  {k: tuple(v.shape) for k, v in ref_state.items()},
+                  {k: tuple(v.shape) for k, v in state.items()})
+        states.append(state)
+        metas.append(meta)
+    soup: dict[str, torch.Tensor] = {}
+    for key, ref in states[0].items():
+        if ref.is_floating_point():
+            acc = torch.zeros(ref.shape, dtype=torch.float32)
+            for state, wi in zip(states, w, strict=True):
+                acc += state[key].float() * wi
+            soup[key] = acc
+        else:  # integer buffers (BatchNorm's num_batches_tracked): the first's
+            soup[key] = ref.clone()
+    return soup, metas, w, files
+
+
+def make_soup(checkpoints: list[str], output: str | Path,
+              weights: list[float] | None = None) -> SoupResult:
+    """Write the soup of ``checkpoints`` to ``output`` (.safetensors, atomically). Its metadata
+    is the first ingredient's minus that run's metrics and history (the soup is not measured
+    yet: ``ferkit evaluate`` it), with the temperature the weighted mean of the ingredients' and
+    the ingredients (file, sha256, weight) under ``extra['soup']``."""
+    import dataclasses
+
+    from ferkit.checkpoint import save_checkpoint
+
+    out = Path(output)
+    if out.suffix != ".safetensors":
+        raise ConfigError(f"--output {str(out)!r}: a soup is a checkpoint; give a path ending "
+                          "in .safetensors")
+    state, metas, w, files = soup_state(checkpoints, weights)
+    fingerprints = {m.data_fingerprint for m in metas}
+    meta = dataclasses.replace(
+        metas[0], metrics={}, history=[], seed=None, git_commit="",
+        temperature=float(sum(m.temperature * wi for m, wi in zip(metas, w, strict=True))),
+        data_fingerprint=metas[0].data_fingerprint if len(fingerprints) == 1 else "",
+        extra={**metas[0].extra, "soup": [
+            {"file": str(c), "sha256": _digest(f), "weight": wi}
+            for c, f, wi in zip(checkpoints, files, w, strict=True)]})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(out, state, meta)
+    return SoupResult(out, meta.model, [str(c) for c in checkpoints], w, len(state))
