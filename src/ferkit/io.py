@@ -69,6 +69,17 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any, *, indent: int = 2
     return atomic_write_text(path, json.dumps(to_jsonable(obj), indent=indent) + "\n")
 
 
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks (checkpoints are tens of MB)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def cache_dir() -> Path:
     """Where derived data (decoded dataset arrays) is cached: $FERKIT_CACHE or ~/.cache/ferkit."""
     root = os.environ.get("FERKIT_CACHE") or os.path.join(

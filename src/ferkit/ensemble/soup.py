@@ -19,7 +19,6 @@ than the averaged ones, so no re-estimation pass is offered. Measured soups:
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,14 +56,6 @@ def _weights(n: int, weights: list[float] | None) -> list[float]:
         raise ConfigError(f"--weight: weights must be finite, >= 0 and not all 0, got {weights}")
     total = sum(weights)
     return [w / total for w in weights]
-
-
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _same(what: str, first: Path, other: Path, a: Any, b: Any) -> None:
@@ -118,6 +109,7 @@ def make_soup(checkpoints: list[str], output: str | Path,
     import dataclasses
 
     from ferkit.checkpoint import save_checkpoint
+    from ferkit.io import file_sha256
 
     out = Path(output)
     if out.suffix != ".safetensors":
@@ -130,7 +122,7 @@ def make_soup(checkpoints: list[str], output: str | Path,
         temperature=float(sum(m.temperature * wi for m, wi in zip(metas, w, strict=True))),
         data_fingerprint=metas[0].data_fingerprint if len(fingerprints) == 1 else "",
         extra={**metas[0].extra, "soup": [
-            {"file": str(c), "sha256": _digest(f), "weight": wi}
+            {"file": str(c), "sha256": file_sha256(f), "weight": wi}
             for c, f, wi in zip(checkpoints, files, w, strict=True)]})
     out.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(out, state, meta)

@@ -102,13 +102,9 @@ def _progress_fn(total: int, enabled: bool):
 
 
 def _file_digest(path: Path) -> str:
-    import hashlib
+    from ferkit.io import file_sha256
 
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]
+    return file_sha256(path)[:16]
 
 
 def evaluate(checkpoint: str | os.PathLike[str], data: Any, split: str | None = None,

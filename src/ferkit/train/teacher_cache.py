@@ -67,24 +67,17 @@ class TeacherCache:
         return int(self.views.shape[0]) // self.num_views
 
 
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def cache_fingerprint(cfg: TrainConfig, teacher_files: list[Path], data_fingerprint: str,
                       images: np.ndarray, labels: np.ndarray, input_size: int,
                       in_chans: int) -> str:
     """What the cached logits depend on; a change anywhere means recomputing them."""
     from ferkit.config import to_dict
+    from ferkit.io import file_sha256
 
     h = hashlib.sha256()
     h.update(np.ascontiguousarray(images).tobytes())
     h.update(np.ascontiguousarray(labels).tobytes())
-    doc = {"format": FORMAT, "teachers": [_file_digest(p) for p in teacher_files],
+    doc = {"format": FORMAT, "teachers": [file_sha256(p) for p in teacher_files],
            "data": data_fingerprint, "train_arrays": h.hexdigest(),
            "shape": list(images.shape), "augment": to_dict(cfg.augment), "seed": cfg.seed,
            "views": cfg.distill.cache_views, "input_size": input_size, "in_chans": in_chans}
