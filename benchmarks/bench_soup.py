@@ -41,7 +41,11 @@ def _parse_soup(spec: str, names: dict[str, str]) -> tuple[list[str], list[float
     if unknown:
         raise SystemExit(f"--soup {spec!r}: unknown ingredient(s) {unknown}; "
                          f"known: {', '.join(names)}")
-    w = [float(x) for x in weights.split(",")] if weights else None
+    try:
+        w = [float(x) for x in weights.split(",")] if weights else None
+    except ValueError:
+        raise SystemExit(f"--soup {spec!r}: weights after @ must be numbers, e.g. a+b@1,3") \
+            from None
     return keys, w
 
 

@@ -84,6 +84,11 @@ def test_ingredients_that_cannot_be_averaged_are_refused_by_name(pair, tmp_path)
                    kwargs={"input_size": 24})
     with pytest.raises(CheckpointError, match=r"big\.safetensors.*network arguments differ"):
         make_soup([str(pair[0]), str(bigger)], tmp_path / "x.safetensors")
+    state, meta = load_checkpoint(pair[0])
+    del state["classifier.bias"]
+    short = save_checkpoint(tmp_path / "short.safetensors", state, meta)
+    with pytest.raises(CheckpointError, match=r"short\.safetensors.*'classifier\.bias' is only"):
+        make_soup([str(pair[0]), str(short)], tmp_path / "x.safetensors")
     with pytest.raises(ConfigError, match="at least 2"):
         make_soup([str(pair[0])], tmp_path / "x.safetensors")
     with pytest.raises(ConfigError, match="weights must be finite"):

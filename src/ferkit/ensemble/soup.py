@@ -65,38 +65,46 @@ def _same(what: str, first: Path, other: Path, a: Any, b: Any) -> None:
                               "network with the same labels and preprocessing")
 
 
+def _tensor_mismatch(ref: dict[str, tuple[int, ...]], state: dict[str, torch.Tensor]) -> str:
+    """'' when ``state`` has exactly the tensor names and shapes ``ref``, else the first
+    difference."""
+    for key in sorted(set(ref) | set(state)):
+        if key not in state or key not in ref:
+            return f"tensor {key!r} is only in {'the first' if key in ref else 'this one'}"
+        if ref[key] != tuple(state[key].shape):
+            return f"tensor {key!r} has shape {tuple(state[key].shape)} vs {ref[key]}"
+    return ""
+
+
 def soup_state(checkpoints: list[str], weights: list[float] | None = None):
-    """(state dict, meta, normalised weights, files) of the weighted average of
-    ``checkpoints`` (paths or bundled names); floating tensors are averaged in float32."""
+    """(state dict, metas, normalised weights, files) of the weighted average of
+    ``checkpoints`` (paths or bundled names). Floating tensors are summed in float32 one
+    ingredient at a time, so only the running sum and one ingredient are in memory."""
     from ferkit.bundled import resolve_model
     from ferkit.checkpoint import load_checkpoint
 
     w = _weights(len(checkpoints), weights)
     files = [Path(resolve_model(c, "torch")) for c in checkpoints]
-    states, metas = [], []
-    for file in files:
+    ref, ref_meta = load_checkpoint(files[0])
+    soup = {k: v.float() * w[0] if v.is_floating_point() else v.clone() for k, v in ref.items()}
+    shapes = {k: tuple(v.shape) for k, v in ref.items()}
+    del ref
+    metas = [ref_meta]
+    for file, wi in zip(files[1:], w[1:], strict=True):
         state, meta = load_checkpoint(file)
-        if states:
-            first, ref, ref_state = files[0], metas[0], states[0]
-            _same("network", first, file, ref.model, meta.model)
-            _same("network arguments", first, file, ref.model_kwargs, meta.model_kwargs)
-            _same("labels", first, file, tuple(ref.labels), tuple(meta.labels))
-            _same("preprocessing", first, file, ref.info.to_dict(), meta.info.to_dict())
-            _same("tensor names", first, file, sorted(ref_state), sorted(state))
-            _same("tensor shapes", first, file,
-                  {k: tuple(v.shape) for k, v in ref_state.items()},
-                  {k: tuple(v.shape) for k, v in state.items()})
-        states.append(state)
+        first = files[0]
+        _same("network", first, file, ref_meta.model, meta.model)
+        _same("network arguments", first, file, ref_meta.model_kwargs, meta.model_kwargs)
+        _same("labels", first, file, tuple(ref_meta.labels), tuple(meta.labels))
+        _same("preprocessing", first, file, ref_meta.info.to_dict(), meta.info.to_dict())
+        mismatch = _tensor_mismatch(shapes, state)
+        if mismatch:
+            raise CheckpointError(f"{str(file)!r} cannot join a soup with {str(first)!r}: "
+                                  f"{mismatch}; a soup averages fine-tunes of one network")
+        for key, value in state.items():  # integer buffers (num_batches_tracked): the first's
+            if value.is_floating_point():
+                soup[key] += value.float() * wi
         metas.append(meta)
-    soup: dict[str, torch.Tensor] = {}
-    for key, ref in states[0].items():
-        if ref.is_floating_point():
-            acc = torch.zeros(ref.shape, dtype=torch.float32)
-            for state, wi in zip(states, w, strict=True):
-                acc += state[key].float() * wi
-            soup[key] = acc
-        else:  # integer buffers (BatchNorm's num_batches_tracked): the first's
-            soup[key] = ref.clone()
     return soup, metas, w, files
 
 

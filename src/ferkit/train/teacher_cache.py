@@ -71,17 +71,29 @@ def cache_fingerprint(cfg: TrainConfig, teacher_files: list[Path], data_fingerpr
                       images: np.ndarray, labels: np.ndarray, input_size: int,
                       in_chans: int) -> str:
     """What the cached logits depend on; a change anywhere means recomputing them."""
+    return cache_fingerprints(cfg, teacher_files, data_fingerprint, images, labels, input_size,
+                              in_chans)[-1]
+
+
+def cache_fingerprints(cfg: TrainConfig, teacher_files: list[Path], data_fingerprint: str,
+                       images: np.ndarray, labels: np.ndarray, input_size: int,
+                       in_chans: int) -> list[str]:
+    """``cache_fingerprint`` of the first 1, 2, ..., all teachers (what a cache made by a
+    prefix of them carries, for ``distill.cache_extends``), hashing the arrays and each
+    teacher file once."""
     from ferkit.config import to_dict
     from ferkit.io import file_sha256
 
     h = hashlib.sha256()
     h.update(np.ascontiguousarray(images).tobytes())
     h.update(np.ascontiguousarray(labels).tobytes())
-    doc = {"format": FORMAT, "teachers": [file_sha256(p) for p in teacher_files],
-           "data": data_fingerprint, "train_arrays": h.hexdigest(),
+    digests = [file_sha256(p) for p in teacher_files]
+    doc = {"format": FORMAT, "data": data_fingerprint, "train_arrays": h.hexdigest(),
            "shape": list(images.shape), "augment": to_dict(cfg.augment), "seed": cfg.seed,
            "views": cfg.distill.cache_views, "input_size": input_size, "in_chans": in_chans}
-    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+    return [hashlib.sha256(json.dumps({**doc, "teachers": digests[:m]},
+                                      sort_keys=True).encode()).hexdigest()
+            for m in range(1, len(digests) + 1)]
 
 
 def draw_views(images: np.ndarray, labels: np.ndarray, cfg: TrainConfig, input_size: int,
@@ -192,11 +204,11 @@ def _write(path: Path, fingerprint: str, views_digest: str, logits: torch.Tensor
                  logits=logits.numpy().astype(np.float16))
 
 
-def _extension(cfg: TrainConfig, files: list[Path], data_fingerprint: str, images: np.ndarray,
-               labels: np.ndarray, size: int, chans: int, digest: str, total: int,
+def _extension(cfg: TrainConfig, prefix_fingerprints: list[str], digest: str, total: int,
                log_fn=None) -> tuple[int, torch.Tensor] | None:
     """(m, stored mean logits) when ``distill.cache_extends`` is a finished cache of these very
-    views made by the first m (< all) of the run's teachers; None otherwise (logged)."""
+    views made by the first m (< all) of the run's teachers, whose fingerprint is
+    ``prefix_fingerprints[m - 1]``; None otherwise (said once)."""
     if not cfg.distill.cache_extends:
         return None
     base = Path(cfg.distill.cache_extends)
@@ -206,17 +218,14 @@ def _extension(cfg: TrainConfig, files: list[Path], data_fingerprint: str, image
         why = "made from other views, data or augmentation"
         if stored[1] == digest and len(stored[2]) == total:
             why = "made by teachers that are not the first of distill.teachers"
-            for m in range(len(files) - 1, 0, -1):
-                if cache_fingerprint(cfg, files[:m], data_fingerprint, images, labels, size,
-                                     chans) == stored[0]:
-                    if log_fn:
-                        log_fn(f"teacher cache: extending {base} (teachers 1-{m}) with "
-                               f"{len(files) - m} more teacher(s)")
-                    return m, torch.from_numpy(stored[2])
-    log.warning("distill.cache_extends=%s ignored (%s): running every teacher", base, why)
-    if log_fn:
-        log_fn(f"teacher cache: distill.cache_extends={base} ignored ({why}); running every "
-               "teacher")
+            if stored[0] in prefix_fingerprints:
+                m = prefix_fingerprints.index(stored[0]) + 1
+                if log_fn:
+                    log_fn(f"teacher cache: extending {base} (teachers 1-{m}) with "
+                           f"{len(prefix_fingerprints) + 1 - m} more teacher(s)")
+                return m, torch.from_numpy(stored[2])
+    (log_fn or log.warning)(f"teacher cache: distill.cache_extends={base} ignored ({why}); "
+                            "running every teacher")
     return None
 
 
@@ -232,7 +241,8 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
     size, chans = cfg.distill.cache_size or student_info.input_size, student_info.in_chans
     images, labels = train_split.images, np.asarray(train_split.labels, dtype=np.int64)
     files = check_teachers(cfg.distill.teachers, student_info)  # labels/channels, no weights
-    fingerprint = cache_fingerprint(cfg, files, data_fingerprint, images, labels, size, chans)
+    prints = cache_fingerprints(cfg, files, data_fingerprint, images, labels, size, chans)
+    fingerprint = prints[-1]
     total = len(images) * k
     with progress_bar(total, f"teacher cache: drawing {k} views", progress) as advance:
         views = draw_views(images, labels, cfg, size, chans, len(student_info.labels), advance)
@@ -244,8 +254,7 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
             log_fn(f"teacher cache: reusing {path} ({len(images)} images x {k} views)")
         return TeacherCache(views, torch.from_numpy(stored[2]), k, fingerprint, reused=True)
     # only a cache that has to be (re)computed needs the teachers' weights (already checked)
-    extension = _extension(cfg, files, data_fingerprint, images, labels, size, chans, digest,
-                           total, log_fn)
+    extension = _extension(cfg, prints[:-1], digest, total, log_fn)
     first = extension[0] if extension else 0  # teachers [first:] run; the rest are stored
     teachers = load_frozen(files[first:])
     device = torch.device("cuda" if torch.cuda.is_available()
