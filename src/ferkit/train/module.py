@@ -206,13 +206,9 @@ class FerModule(L.LightningModule):
         if state is not None:
             self._pending_rng = state
 
-    def on_train_epoch_start(self) -> None:
-        """Lightning leaves the modules' modes as it found them (it does not call ``train()``
-        when fitting starts, and validation restores each module's own mode): apply the frozen
-        BatchNorms of ``train`` here, where every epoch (and a resumed one) starts."""
-        self.train()
-
     def on_train_start(self) -> None:
+        # Lightning does not call train() when fitting (or a resumed fit) starts: apply the
+        # frozen BatchNorms of ``train`` here; validation then restores each module's own mode
         self.train()
         if self._teachers:  # not submodules, so Lightning does not move them: torch modules
             # go to the training device, or ONNX Runtime runs them (distill.runtime)
