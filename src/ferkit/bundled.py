@@ -40,7 +40,7 @@ BUNDLED: Registry[BundledModel] = Registry("bundled model")
 for _m in (
     BundledModel("default", "default.safetensors", "default.int8.onnx",
                  "EfficientNet-Lite1 at 88 px (ImageNet init), distilled from an ensemble of "
-                 "five FER2013 teachers"),
+                 "six FER2013 teachers (five EfficientNet-Lites, one VGG)"),
     BundledModel("fast", "fast.safetensors", "fast.int8.onnx",
                  "EfficientNet-Lite0 at 64 px, distilled from an ensemble of three FER2013 "
                  "teachers"),
