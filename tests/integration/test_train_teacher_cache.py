@@ -299,6 +299,49 @@ def test_an_added_teacher_extends_a_finished_cache(synth, teacher, tmp_path, mon
 def test_cache_extends_needs_the_cache(synth, tmp_path):
     with pytest.raises(ConfigError, match="distill.cache=true"):
         _cfg(synth, tmp_path, "distill.cache_extends=x.npz")
+    with pytest.raises(ConfigError, match="distill.cache=true"):
+        _cfg(synth, tmp_path, "distill.cache_from=x.npz")
+
+
+def test_a_committed_cache_is_reused_read_only_and_never_overwritten(synth, teacher, tmp_path,
+                                                                     monkeypatch):
+    """distill.cache_from: a finished cache kept elsewhere (stages/ in the repo) serves a fresh
+    run folder with no copy step and no teacher run; one that does not match is said to be
+    ignored, the cache is rebuilt in the run folder, and the kept file stays byte-identical."""
+    import ferkit.train.teachers as teachers_mod
+
+    common = [*AUG, "trainer.epochs=1", "distill.cache=true", "distill.cache_views=2",
+              f"distill.teachers=[{teacher}]"]
+    train(_cfg(synth, tmp_path / "first", *common))
+    kept = tmp_path / "stages" / "cache.npz"
+    kept.parent.mkdir()
+    kept.write_bytes((tmp_path / "first" / CACHE_FILE).read_bytes())
+    kept.chmod(0o444)  # as a checkout may hold it: nothing may try to write it
+    before = kept.read_bytes()
+
+    loaded: list[int] = []
+    real = teachers_mod.load_frozen
+    monkeypatch.setattr(teachers_mod, "load_frozen",
+                        lambda files: loaded.append(len(files)) or real(files))
+    notes: list[str] = []
+    train(_cfg(synth, tmp_path / "fresh", *common, f"distill.cache_from={kept}"),
+          log_fn=notes.append)
+    assert loaded == [], loaded  # no teacher ran
+    assert any(f"reusing read-only {kept}" in n for n in notes), notes
+    assert not (tmp_path / "fresh" / CACHE_FILE).exists()
+
+    notes.clear()
+    train(_cfg(synth, tmp_path / "other", *common, "seed=9", f"distill.cache_from={kept}"),
+          log_fn=notes.append)
+    assert loaded == [1]
+    assert any(f"cache_from={kept} ignored (made from other views" in n for n in notes), notes
+    assert (tmp_path / "other" / CACHE_FILE).is_file()
+    assert kept.read_bytes() == before
+
+    notes.clear()
+    train(_cfg(synth, tmp_path / "gone", *common, f"distill.cache_from={tmp_path / 'no.npz'}"),
+          log_fn=notes.append)
+    assert any("ignored (not found)" in n for n in notes), notes
 
 
 def test_an_interrupted_extension_continues_with_the_added_teachers_alone(synth, teacher,

@@ -253,6 +253,12 @@ class DistillConfig:
     # ensemble costs its own forward passes, not everyone's again. Ignored (with a log line)
     # when it does not match; then every teacher runs.
     cache_extends: str = ""
+    # A finished cache to reuse read-only, e.g. a copy committed in ``stages/``: tried when
+    # ``cache_file`` (or RUN/teacher_cache.npz) is missing or does not match, under the same
+    # fingerprint and view-digest checks, and never written to, so a recipe runs from a fresh
+    # checkout with no copy step and a mismatch can never overwrite the committed file (the
+    # rebuilt cache goes to ``cache_file`` as usual, with a log line saying why).
+    cache_from: str = ""
     # What runs the teachers, live or for the cache: ``onnx`` (ONNX Runtime, each teacher
     # exported once with ferkit's parity check), ``torch``, or ``auto`` (ONNX Runtime on a CPU,
     # torch on a GPU). On the 2-core EPYC ONNX Runtime ran the #11 teachers 2.5-4.9x faster
@@ -265,10 +271,11 @@ class DistillConfig:
         check_range("distill.temperature", self.temperature, 0.0, 100.0, lo_open=True)
         check_range("distill.cache_views", self.cache_views, 1, 256)
         check_range("distill.cache_size", self.cache_size, 0, 1024)
-        if (self.cache_size or self.cache_file or self.cache_extends) and not self.cache:
-            raise ConfigError("distill.cache_size, distill.cache_file and distill.cache_extends "
-                              "describe the teacher cache: set distill.cache=true, or leave them "
-                              "out")
+        if (self.cache_size or self.cache_file or self.cache_extends
+                or self.cache_from) and not self.cache:
+            raise ConfigError("distill.cache_size, distill.cache_file, distill.cache_extends and "
+                              "distill.cache_from describe the teacher cache: set "
+                              "distill.cache=true, or leave them out")
         if self.cache and not self.teachers:
             raise ConfigError("distill.cache=true needs distill.teachers (checkpoints or bundled "
                               "model names) whose outputs it caches")

@@ -22,10 +22,11 @@ Building the cache for several large teachers takes tens of minutes on a CPU, so
 resumable: the logits computed so far are saved every ``PARTIAL_EVERY_S`` seconds to
 ``RUN/teacher_cache.partial.npz`` (same fingerprint and digest checks), and a restart after a kill
 or SIGTERM continues from there instead of from zero (Ctrl-C and SIGTERM also save at once, and
-the stop message names the kept file). A teacher added to an ensemble whose cache exists
-(``distill.cache_extends``) runs alone: its logits are averaged into the stored mean. On a CPU
-the teachers run in ONNX Runtime (``distill.runtime``, ``ferkit.train.teachers``), 2.5-4.9x
-faster than torch for these networks.
+the stop message names the kept file). A finished cache committed with the code
+(``distill.cache_from``) is reused read-only under the same checks. A teacher added to an
+ensemble whose cache exists (``distill.cache_extends``) runs alone: its logits are averaged into
+the stored mean. On a CPU the teachers run in ONNX Runtime (``distill.runtime``,
+``ferkit.train.teachers``), 2.5-4.9x faster than torch for these networks.
 """
 
 from __future__ import annotations
@@ -213,20 +214,29 @@ def _extension(cfg: TrainConfig, prefix_fingerprints: list[str], digest: str, to
         return None
     base = Path(cfg.distill.cache_extends)
     stored = _read(base) if base.is_file() else None
-    why = "not found" if not base.is_file() else "unreadable"
-    if stored is not None:
-        why = "made from other views, data or augmentation"
-        if stored[1] == digest and len(stored[2]) == total:
-            why = "made by teachers that are not the first of distill.teachers"
-            if stored[0] in prefix_fingerprints:
-                m = prefix_fingerprints.index(stored[0]) + 1
-                if log_fn:
-                    log_fn(f"teacher cache: extending {base} (teachers 1-{m}) with "
-                           f"{len(prefix_fingerprints) + 1 - m} more teacher(s)")
-                return m, torch.from_numpy(stored[2])
-    (log_fn or log.warning)(f"teacher cache: distill.cache_extends={base} ignored ({why}); "
-                            "running every teacher")
+    if stored is not None and stored[1] == digest and len(stored[2]) == total \
+            and stored[0] in prefix_fingerprints:
+        m = prefix_fingerprints.index(stored[0]) + 1
+        if log_fn:
+            log_fn(f"teacher cache: extending {base} (teachers 1-{m}) with "
+                   f"{len(prefix_fingerprints) + 1 - m} more teacher(s)")
+        return m, torch.from_numpy(stored[2])
+    (log_fn or log.warning)(_mismatch("cache_extends", base, stored, digest, total,
+                                      "made by teachers that are not the first of "
+                                      "distill.teachers") + "; running every teacher")
     return None
+
+
+def _mismatch(key: str, path: Path, stored, digest: str, total: int,
+              teachers_differ: str = "made by other teachers") -> str:
+    """The log line saying why the cache ``distill.<key>=path`` (read as ``stored``) is not used."""
+    if stored is None:
+        why = "unreadable" if path.is_file() else "not found"
+    elif stored[1] != digest or len(stored[2]) != total:
+        why = "made from other views, data or augmentation"
+    else:
+        why = teachers_differ
+    return f"teacher cache: distill.{key}={path} ignored ({why})"
 
 
 def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint: str,
@@ -248,11 +258,17 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
         views = draw_views(images, labels, cfg, size, chans, len(student_info.labels), advance)
     digest = _views_digest(views)
     path = cache_path(cfg, run_dir)
-    stored = _read(path) if path.is_file() else None
-    if stored is not None and stored[:2] == (fingerprint, digest) and len(stored[2]) == total:
-        if log_fn:
-            log_fn(f"teacher cache: reusing {path} ({len(images)} images x {k} views)")
-        return TeacherCache(views, torch.from_numpy(stored[2]), k, fingerprint, reused=True)
+    sources = [path] + ([Path(cfg.distill.cache_from)] if cfg.distill.cache_from else [])
+    for source in sources:
+        stored = _read(source) if source.is_file() else None
+        if stored is not None and stored[:2] == (fingerprint, digest) and len(stored[2]) == total:
+            if log_fn:
+                how = "" if source == path else "read-only "
+                log_fn(f"teacher cache: reusing {how}{source} ({len(images)} images x {k} views)")
+            return TeacherCache(views, torch.from_numpy(stored[2]), k, fingerprint, reused=True)
+    if cfg.distill.cache_from:
+        (log_fn or log.warning)(_mismatch("cache_from", sources[-1], stored, digest, total)
+                                + f"; building {path}")
     # only a cache that has to be (re)computed needs the teachers' weights (already checked)
     extension = _extension(cfg, prints[:-1], digest, total, log_fn)
     first = extension[0] if extension else 0  # teachers [first:] run; the rest are stored
