@@ -25,6 +25,26 @@ def cpu_model() -> str:
     return platform.processor()
 
 
+#: instruction-set flags that change how fast (or, for INT8 without VNNI, how exactly) models run
+ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+
+
+def cpu_isa() -> list[str]:
+    """The ``ISA_FLAGS`` this CPU has (Linux /proc/cpuinfo; [] elsewhere), plus its family and
+    model: "AMD EPYC" alone does not tell a Zen 3 (AVX2 only) from a Zen 4 (AVX-512, VNNI)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    fields = dict(line.split(":", 1) for line in text.split("\n\n")[0].splitlines()
+                  if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    family = [f"family {fields['cpu family']} model {fields['model']}"] \
+        if "cpu family" in fields and "model" in fields else []
+    return family + [f for f in ISA_FLAGS if f in flags]
+
+
 def load_average() -> list[float] | None:
     return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
 
@@ -38,7 +58,8 @@ def git_commit() -> str:
 def machine_info(**extra) -> dict:
     """Platform, CPU, load, git commit, and torch/onnxruntime versions when they are loaded."""
     info = {"platform": platform.platform(), "python": platform.python_version(),
-            "cpu": cpu_model(), "cpu_count": os.cpu_count(), "load_average": load_average(),
+            "cpu": cpu_model(), "cpu_isa": cpu_isa(), "cpu_count": os.cpu_count(),
+            "load_average": load_average(),
             "git_commit": git_commit()}
     if "torch" in sys.modules:
         torch = sys.modules["torch"]

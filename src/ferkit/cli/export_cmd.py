@@ -41,6 +41,9 @@ def export(
     calibration_method: str = typer.Option("minmax", "--calibration-method",
                                            callback=one_of(_calibration_methods),
                                            help="onnx-int8: minmax, entropy or percentile."),
+    full_range: bool = typer.Option(False, "--full-range", help="onnx-int8: 8-bit weights "
+                                    "instead of 7; only for files that run on CPUs with VNNI "
+                                    "(elsewhere the integer kernels saturate and lose accuracy)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Export CHECKPOINT; the model input is the normalised tensor from ferkit.preprocess.
@@ -51,12 +54,18 @@ def export(
     from ferkit.cli._common import emit_json, out_console, warn
     from ferkit.export import export_model
 
+    if full_range and format != "onnx-int8":
+        from ferkit.errors import ConfigError
+
+        raise ConfigError("--full-range is for --format onnx-int8 (it sets the INT8 weights' "
+                          "range)")
     options: dict = {"check": not no_check}
     if opset is not None:
         options["opset"] = opset
     if calibration is not None:
         options.update(calibration=calibration, calibration_split=calibration_split,
-                       calibration_size=calibration_size, calibration_method=calibration_method)
+                       calibration_size=calibration_size, calibration_method=calibration_method,
+                       reduce_range=not full_range)
     result = export_model(checkpoint, format, output, **options)
     if as_json:
         emit_json(result.to_dict())

@@ -25,7 +25,7 @@ def _onnx(checkpoint, out_path=None, *, calibration=None, **options):
 
 def _onnx_int8(checkpoint, out_path=None, *, calibration=None, calibration_split="train",
                calibration_size=512, calibration_method="minmax", check=True, opset=None,
-               seed=0, **options):
+               seed=0, reduce_range=True, **options):
     """Static INT8: ``calibration`` is a dataset path (or loaded Dataset) to calibrate on."""
     from ferkit.errors import ExportError
     from ferkit.export.quantize import calibration_images, quantize_onnx
@@ -39,7 +39,7 @@ def _onnx_int8(checkpoint, out_path=None, *, calibration=None, calibration_split
     images, note = calibration_images(calibration, calibration_split, calibration_size,
                                       seed=seed)
     return quantize_onnx(checkpoint, out_path, calibration=images, calibration_note=note,
-                         method=calibration_method)
+                         method=calibration_method, reduce_range=reduce_range)
 
 
 EXPORT_FORMATS.add("onnx", _onnx, suffix=".onnx")

@@ -7,6 +7,14 @@ quantization does not touch convolutions, which is where these models spend thei
 calibration images come from a *training* split by default, so the reported test accuracy stays
 untouched by calibration.
 
+Weights use 7 bits (``reduce_range``, the default) because CPUs without VNNI (AVX2, and AVX-512
+without VNNI: most laptops, AMD Zen 2/3) multiply uint8 activations by int8 weights with
+``vpmaddubsw``, whose int16 pair sums saturate for full-range weights. The bundled models
+quantized with 8-bit weights lost 6.5 (``default``) and 8.5 (``fast``) points of PublicTest
+accuracy on a Zen 3 that way, while the same files were exact on a Zen 4 with VNNI; with 7-bit
+weights a pair sum stays below 2 x 255 x 64 < 2^15 on every CPU
+(benchmarks/results/int8-range-2026-12-01.md).
+
 ONNX Runtime's quantization tooling does the work (a well-kept library; nothing hand-written
 here beyond feeding it ferkit's own preprocessing and carrying the ferkit metadata across).
 """
@@ -83,11 +91,13 @@ def calibration_images(data: Any, split: str = "train", n: int = 512, *, seed: i
 def quantize_onnx(model: str | os.PathLike[str], out_path: str | os.PathLike[str] | None = None,
                   *, calibration: np.ndarray, calibration_note: str = "",
                   method: str = "minmax", per_channel: bool = True, holdout: float = 0.25,
-                  batch_size: int = 32) -> QuantizeResult:
+                  batch_size: int = 32, reduce_range: bool = True) -> QuantizeResult:
     """Quantize a ferkit ``.onnx`` (or a ``.safetensors`` checkpoint, exported first) to INT8.
 
     ``calibration``: uint8 face crops (N,H,W[,C]); the last ``holdout`` fraction is not used for
-    calibration but to measure agreement with the float model. The output keeps all ferkit
+    calibration but to measure agreement with the float model. ``reduce_range`` (7-bit weights)
+    keeps the result exact on CPUs without VNNI (see the module docstring); False gives 8-bit
+    weights, a little finer, for files that only ever run on VNNI CPUs. The output keeps all ferkit
     metadata (labels, preprocessing, temperature) and adds ``ferkit.quantization``; it is
     written atomically.
     """
@@ -106,9 +116,10 @@ def quantize_onnx(model: str | os.PathLike[str], out_path: str | os.PathLike[str
         target = Path(out_path) if out_path else src.with_name(src.stem + ".int8.onnx")
         with atomic_path(target) as tmp_out:
             _quantize(float_path, Path(tmp) / "pre.onnx", tmp_out, images[:n_cal], meta,
-                      attr, per_channel, batch_size)
+                      attr, per_channel, batch_size, reduce_range)
             source = calibration_note or f"{len(images)} images"
-            props[QUANT_KEY] = (f"int8 static QDQ, per-channel={per_channel}, calibration "
+            props[QUANT_KEY] = (f"int8 static QDQ, per-channel={per_channel}, "
+                                f"{7 if reduce_range else 8}-bit weights, calibration "
                                 f"{method} on {n_cal} of {source}; {len(images) - n_cal} "
                                 "held out for the agreement check")
             write_metadata(tmp_out, props)
@@ -118,7 +129,8 @@ def quantize_onnx(model: str | os.PathLike[str], out_path: str | os.PathLike[str
     return QuantizeResult(
         path=target, format="onnx-int8", model=meta.model, source=str(src), method=method,
         calibration={"images": n_cal, "held_out": int(len(images) - n_cal),
-                     "note": calibration_note, "per_channel": per_channel},
+                     "note": calibration_note, "per_channel": per_channel,
+                     "weight_bits": 7 if reduce_range else 8},
         agreement=agreement, max_prob_diff=diff, size_bytes=target.stat().st_size,
         float_size_bytes=float_size, seconds=round(time.perf_counter() - start, 3),
         labels=tuple(meta.info.labels))
@@ -138,7 +150,7 @@ def _read_props(path: Path):
 
 
 def _quantize(float_path: Path, pre_path: Path, out: Path, images: np.ndarray, meta, attr: str,
-              per_channel: bool, batch_size: int) -> None:
+              per_channel: bool, batch_size: int, reduce_range: bool) -> None:
     from onnxruntime.quantization import (
         CalibrationDataReader,
         CalibrationMethod,
@@ -165,8 +177,8 @@ def _quantize(float_path: Path, pre_path: Path, out: Path, images: np.ndarray, m
         with contextlib.redirect_stdout(sys.stderr):
             quant_pre_process(str(float_path), str(pre_path))
             quantize_static(str(pre_path), str(out), Reader(), quant_format=QuantFormat.QDQ,
-                            per_channel=per_channel, activation_type=QuantType.QUInt8,
-                            weight_type=QuantType.QInt8,
+                            per_channel=per_channel, reduce_range=reduce_range,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                             calibrate_method=getattr(CalibrationMethod, attr))
     except Exception as exc:  # ORT raises many types; one line for the user
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
