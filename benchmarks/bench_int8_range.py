@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     import onnxruntime  # noqa: F401  (so machine_info records its version)
 
     from ferkit.bundled import BUNDLED
+    from ferkit.checkpoint import load_model
     from ferkit.data import load_dataset
     from ferkit.eval import evaluate
     from ferkit.eval.crossdata import match_labels
@@ -72,13 +73,13 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.models.split(","):
             ckpt = BUNDLED.get(name).path("torch")
             float_acc = evaluate(str(ckpt), args.data, args.split, progress=False).accuracy
+            ds = load_dataset(args.data, color=data_color(load_model(ckpt)[1]))
+            split = ds.split(args.split)
             for bits in (8, 7):
                 out = Path(tmp) / f"{name}.{bits}.int8.onnx"
                 export_model(str(ckpt), "onnx-int8", out, calibration=args.data,
                              reduce_range=bits == 7)
                 meta = read_onnx_meta(out)
-                ds = load_dataset(args.data, color=data_color(meta))
-                split = ds.split(args.split)
                 y = match_labels(tuple(ds.classes), tuple(meta.info.labels), split.labels,
                                  args.split).y
                 row = {"model": name, "weight_bits": bits, "float": float_acc,
