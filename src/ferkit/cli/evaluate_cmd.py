@@ -36,6 +36,10 @@ def register(app: typer.Typer) -> None:
                                             "joy=happy (repeatable)."),
         detect: str = typer.Option(None, "--detect", help="Detect and crop faces first with this "
                                    "detector (e.g. haar), as predict does; for full photos."),
+        shift: list[str] = typer.Option(None, "--shift", help="Evaluate again with the images "
+                                        "changed as another camera would: none, blur, jpeg, "
+                                        "lowres, noise, dark, bright, contrast, box, or all "
+                                        "(repeatable or comma-separated; a table compares them)."),
         output: Path = typer.Option(None, "--output", "-o", help="Write report + plots here."),
         tsne: bool = typer.Option(False, "--tsne", help="Also plot a t-SNE of the features."),
         data_format: str = typer.Option(None, "--format", help="Dataset format (auto)."),
@@ -48,11 +52,14 @@ def register(app: typer.Typer) -> None:
         from ferkit.eval.report import evaluate_many
 
         check_output_dir(output)
-        reports = evaluate_many(str(model), list(data), output=output, split=split, tta=tta,
-                                tsne=tsne, format=data_format, batch_size=batch_size,
-                                device=device, progress=not json_out,
-                                unknown_classes=unknown_classes,
-                                label_map=parse_label_map(label_map), detect=detect)
+        common = dict(split=split, tta=tta, format=data_format, batch_size=batch_size,
+                      device=device, progress=not json_out, unknown_classes=unknown_classes,
+                      label_map=parse_label_map(label_map))
+        if shift:
+            _shift_cmd(str(model), list(data), shift, output, json_out, detect, tsne, common)
+            return
+        reports = evaluate_many(str(model), list(data), output=output, tsne=tsne,
+                                detect=detect, **common)
         if json_out:
             emit_json(reports[0].to_dict() if len(reports) == 1
                       else {"reports": [r.to_dict() for r in reports]})
@@ -65,6 +72,61 @@ def register(app: typer.Typer) -> None:
             _print_table(reports)
         if output is not None:
             info(f"report and plots written to {output}")
+
+
+def _shift_cmd(model: str, data: list[str], shift: list[str], output: Path | None,
+               json_out: bool, detect: str | None, tsne: bool, common: dict) -> None:
+    """``--shift``: one table of accuracy per camera shift for each dataset."""
+    from ferkit.errors import ConfigError
+    from ferkit.eval.report import evaluate_shifts, shift_table
+    from ferkit.eval.shifts import parse_shifts
+
+    names = ["none", *[n for n in parse_shifts(shift) if n != "none"]]
+    if detect or tsne:
+        raise ConfigError("--shift changes dataset crops: it cannot be combined with "
+                          f"{'--detect' if detect else '--tsne'}")
+    tables = []
+    for i, path in enumerate(data):
+        out = None if output is None else (
+            output if len(data) == 1 else output / f"{i}-{Path(path).name or f'data{i}'}")
+        reports = evaluate_shifts(model, path, names, output=out, **common)
+        tables.append((reports, shift_table(reports)))
+    if json_out:
+        docs = [{"source": r[0].source, "data": r[0].data, "split": r[0].split, "tta": r[0].tta,
+                 "rows": rows} for r, rows in tables]
+        emit_json(docs[0] if len(docs) == 1 else {"datasets": docs})
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    for reports, rows in tables:
+        first = reports[0]
+        table = Table(title=escape(f"{first.source} on {first.data} [{first.split}, "
+                                   f"tta={first.tta}, n={first.num_samples}] under camera "
+                                   "shifts"))
+        for col in ("shift", "accuracy", "macro-F1", "Δ accuracy", "what it mimics"):
+            table.add_column(col, justify="left" if col in ("shift", "what it mimics")
+                             else "right")
+        from ferkit.eval.shifts import SHIFTS
+
+        for row in rows:
+            delta = "" if row["shift"] == "none" else f"{100 * row['delta']:+.2f}"
+            table.add_row(row["shift"], f"{row['accuracy']:.4f}", f"{row['macro_f1']:.4f}",
+                          delta, SHIFTS.meta(row["shift"]).get("what", ""))
+        shifted = [r["accuracy"] for r in rows if r["shift"] != "none"]
+        _wide().print(table)
+        if shifted:
+            out_console.print(f"mean over {len(shifted)} shift(s): "
+                              f"{sum(shifted) / len(shifted):.4f}", highlight=False)
+    if output is not None:
+        info(f"reports, shifts.json and shifts.png written to {output}")
+
+
+def _wide():
+    """rich assumes 80 columns when piped; wide tables are unreadable folded that narrow."""
+    from rich.console import Console
+
+    return out_console if out_console.is_terminal else Console(file=out_console.file, width=150)
 
 
 def _print_report(report) -> None:
@@ -102,9 +164,4 @@ def _print_table(reports) -> None:
                       f"{row['accuracy']:.4f}", f"{row['macro_f1']:.4f}",
                       f"{row['balanced_accuracy']:.4f}", str(row["dropped"]),
                       str(row["faces_not_found"]))
-    # rich assumes 80 columns when piped; the table is unreadable folded that narrow
-    from rich.console import Console
-
-    console = out_console if out_console.is_terminal else Console(file=out_console.file,
-                                                                  width=150)
-    console.print(table)
+    _wide().print(table)

@@ -116,3 +116,22 @@ def plot_learning_curves(history: list[dict[str, Any]], path: str | Path) -> Pat
     axes[2].set_title("learning rate")
     axes[2].set_xlabel("epoch")
     return _save(fig, path)
+
+
+def plot_shifts(rows: list[dict[str, Any]], path: str | Path, title: str) -> Path:
+    """Accuracy per camera shift (``ferkit.eval.report.shift_table`` rows), the unshifted
+    images' as a dashed line when present."""
+    names = [r["shift"] for r in rows]
+    acc = [100.0 * r["accuracy"] for r in rows]
+    fig, ax = plt.subplots(figsize=(1.5 + 0.7 * len(rows), 3.6))
+    bars = ax.bar(names, acc, color=["#7a7a7a" if n == "none" else "#3b75af" for n in names])
+    for bar, a in zip(bars, acc, strict=True):
+        ax.text(bar.get_x() + bar.get_width() / 2, a + 0.5, f"{a:.1f}", ha="center", fontsize=8)
+    base = next((100.0 * r["accuracy"] for r in rows if r["shift"] == "none"), None)
+    if base is not None:
+        ax.axhline(base, color="#7a7a7a", linestyle="--", linewidth=1)
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, min(100.0, max(acc) + 8.0))
+    ax.set_title(title, fontsize=9)
+    ax.tick_params(axis="x", rotation=30)
+    return _save(fig, path)

@@ -56,6 +56,7 @@ class EvalReport:
     dropped: dict[str, int] = field(default_factory=dict)  # data class → images left out
     label_map: dict[str, str] = field(default_factory=dict)  # data class → model label
     detector: str | None = None  # evaluated through face detection with this detector
+    shift: str = "none"  # camera shift applied to the images first (ferkit.eval.shifts)
     faces_not_found: dict[str, int] = field(default_factory=dict)  # true class → images
     data_fingerprint: str = ""
     checkpoint_fingerprint: str = ""
@@ -112,18 +113,24 @@ def evaluate(checkpoint: str | os.PathLike[str], data: Any, split: str | None = 
              tsne: bool = False, batch_size: int = 256, format: str | None = None,
              device: str = "cpu", progress: bool = True, crop_fraction: float | None = None,
              unknown_classes: str = "error", label_map: dict[str, str] | None = None,
-             detect: str | None = None) -> EvalReport:
+             detect: str | None = None, shift: str = "none", shift_seed: int = 0) -> EvalReport:
     """Evaluate a ferkit checkpoint on ``data`` (a path or a loaded ``Dataset``) split ``split``.
 
     ``split`` None takes val, else test, else train. ``checkpoint`` may be a bundled model name.
     With ``output``, writes ``report.json``, ``confusion_matrix.{json,png}``, ``per_class.png``,
-    ``reliability.png`` (and ``tsne.png`` with ``tsne=True``) there.
+    ``reliability.png`` (and ``tsne.png`` with ``tsne=True``) there. ``shift`` changes the
+    images first as another camera would (``ferkit.eval.shifts``; seeded by ``shift_seed``).
     """
     from ferkit.device import check_device
     from ferkit.ensemble.tta import DEFAULT_CROP_FRACTION, get_tta, predict_logits
     from ferkit.eval.crossdata import match_labels, pick_split
+    from ferkit.eval.shifts import SHIFTS, apply_shift
 
     get_tta(tta)  # unknown mode → UnknownNameError before any work
+    SHIFTS.get(shift)
+    if detect and shift != "none":
+        raise ConfigError("--shift changes dataset crops; it cannot be combined with --detect "
+                          "(full photos go through the face detector unchanged)")
     check_device(device)
     if output is not None:
         check_writable_dir(output)
@@ -150,6 +157,7 @@ def evaluate(checkpoint: str | os.PathLike[str], data: Any, split: str | None = 
                          unknown_classes, label_map)
     y = match.y
     images = arrays.images[match.keep] if not match.keep.all() else arrays.images
+    images = apply_shift(shift, images, shift_seed)
     bar, advance = _progress_fn(len(y), progress)
     try:
         if detect:
@@ -165,7 +173,7 @@ def evaluate(checkpoint: str | os.PathLike[str], data: Any, split: str | None = 
             bar.stop()
     report = dataclasses.replace(
         report, checkpoint=str(checkpoint), model=meta.model, data=str(dataset.root),
-        split=split, tta=tta, data_fingerprint=dataset.fingerprint, source=source,
+        split=split, tta=tta, shift=shift, data_fingerprint=dataset.fingerprint, source=source,
         data_format=dataset.format, dropped=match.dropped,
         label_map={k: v for k, v in match.mapping.items() if k != v},
         checkpoint_fingerprint=_file_digest(Path(checkpoint)))
@@ -202,6 +210,39 @@ def evaluate_many(checkpoint: str | os.PathLike[str], datasets: list[Any], *,
             Path(output) if len(datasets) == 1 else Path(output) / f"{i}-{name}")
         reports.append(evaluate(checkpoint, data, output=out, **kwargs))
     return reports
+
+
+def evaluate_shifts(checkpoint: str | os.PathLike[str], data: Any, shifts: list[str], *,
+                    output: str | os.PathLike[str] | None = None, format: str | None = None,
+                    **kwargs: Any) -> list[EvalReport]:
+    """``evaluate`` once per camera shift (a dataset path is decoded once: ``load_dataset``
+    caches the arrays); with ``output``, each report goes to ``output/shift-<name>/`` and
+    ``shifts.{json,png}`` compare them."""
+    if output is not None:
+        check_writable_dir(output)
+    reports = [evaluate(checkpoint, data, shift=name, format=format,
+                        output=None if output is None else Path(output) / f"shift-{name}",
+                        **kwargs) for name in shifts]
+    if output is not None:
+        from ferkit.eval.plots import plot_shifts
+
+        rows = shift_table(reports)
+        atomic_write_json(Path(output) / "shifts.json", {"source": reports[0].source,
+                                                         "data": reports[0].data,
+                                                         "split": reports[0].split,
+                                                         "tta": reports[0].tta, "rows": rows})
+        plot_shifts(rows, Path(output) / "shifts.png",
+                    title=f"{reports[0].source} under camera shifts ({reports[0].split})")
+    return reports
+
+
+def shift_table(reports: list[EvalReport]) -> list[dict[str, Any]]:
+    """One row per shift: accuracy, macro-F1 and the change from the unshifted images (when
+    ``none`` is among them)."""
+    base = next((r for r in reports if r.shift == "none"), None)
+    return [{"shift": r.shift, "accuracy": r.accuracy, "macro_f1": r.macro_f1,
+             "delta": None if base is None else r.accuracy - base.accuracy,
+             "n": r.num_samples} for r in reports]
 
 
 @dataclass(frozen=True)
