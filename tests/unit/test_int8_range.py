@@ -76,3 +76,23 @@ def test_full_range_is_only_for_int8(cli, tiny_checkpoint, tmp_path):
                        "--output", str(tmp_path / "x.onnx"))
     assert code == 1 and "--full-range is for --format onnx-int8" in err
     assert "Traceback" not in err
+
+
+def test_an_eight_bit_file_on_a_cpu_without_vnni_is_warned_about(tiny_checkpoint, tmp_path,
+                                                                 monkeypatch, caplog):
+    import ferkit.export.quantize as quantize
+    from ferkit.inference.backends import OnnxBackend
+
+    data = make_folder_dataset(tmp_path / "ds", n_per_class=4)
+    files = {bits: export_model(tiny_checkpoint, "onnx-int8", tmp_path / f"{bits}.int8.onnx",
+                                calibration=data, calibration_size=16,
+                                reduce_range=bits == 7).path for bits in (7, 8)}
+    for vnni, bits, warned in ((False, 8, True), (False, 7, False), (True, 8, False),
+                               (None, 8, False)):
+        monkeypatch.setattr(quantize, "cpu_has_vnni", lambda v=vnni: v)
+        caplog.clear()
+        OnnxBackend(files[bits], threads=1)
+        said = [r.getMessage() for r in caplog.records if "VNNI" in r.getMessage()]
+        assert bool(said) == warned, (vnni, bits, said)
+        if warned:
+            assert "re-export" in said[0] and str(files[8]) in said[0]

@@ -136,6 +136,35 @@ def quantize_onnx(model: str | os.PathLike[str], out_path: str | os.PathLike[str
         labels=tuple(meta.info.labels))
 
 
+def cpu_has_vnni() -> bool | None:
+    """Whether this x86 CPU has VNNI (AVX512-VNNI or AVX-VNNI), from Linux's /proc/cpuinfo;
+    None where that cannot be told (other systems, other architectures)."""
+    import platform
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return None
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines()
+                  if line.startswith("flags")), None)
+    return None if flags is None else bool({"avx512_vnni", "avx_vnni"} & set(flags))
+
+
+def saturation_warning(props: dict[str, str], path: str | os.PathLike[str]) -> str | None:
+    """A one-line warning when an INT8 file with 8-bit weights (ferkit before 2026-12-01, or
+    ``--full-range``) is about to run on an x86 CPU without VNNI, where its integer kernels
+    saturate (see the module docstring); None otherwise."""
+    note = props.get(QUANT_KEY)
+    if not note or "7-bit weights" in note or cpu_has_vnni() is not False:
+        return None
+    return (f"{str(path)!r} is INT8 with 8-bit weights and this CPU has no VNNI: ONNX Runtime's "
+            "integer kernels saturate here and lose accuracy (6-8 points for ferkit's bundled "
+            "models); re-export it with 'ferkit export --format onnx-int8' (7-bit weights) or "
+            "run the float model")
+
+
 def _read_props(path: Path):
     import onnx
 

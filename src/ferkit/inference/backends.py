@@ -7,6 +7,7 @@ Backends register on ``BACKENDS``; ``load_backend(checkpoint, backend=...)`` pic
 
 from __future__ import annotations
 
+import logging
 import os
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -98,6 +99,10 @@ class OnnxBackend(Backend):
                        if self.session.get_session_options().intra_op_num_threads > 1 else None)
         props = self.session.get_modelmeta().custom_metadata_map
         meta = parse_metadata(dict(props), self.path)
+        from ferkit.export.quantize import saturation_warning
+
+        if (warning := saturation_warning(dict(props), self.path)) is not None:
+            logging.getLogger(__name__).warning(warning)
         self.info = meta.info
         self.temperature = float(meta.temperature or 1.0)
         self.meta = meta
