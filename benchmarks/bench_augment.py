@@ -31,6 +31,8 @@ STAGES = {
     "photometric": ({"gamma": 0.3, "contrast": 0.3, "brightness": 0.1},
                     "gamma + contrast + brightness"),
     "blur": ({"blur": 1.0, "blur_sigma": (0.3, 1.5)}, "Gaussian blur, sigma 0.3-1.5 px"),
+    "downscale": ({"downscale": 1.0, "downscale_range": (0.35, 0.8)},
+                  "low-resolution camera: 35-80% of the side and back"),
     "noise": ({"noise": 1.0, "noise_std": (0.01, 0.05)}, "Gaussian noise, std 0.01-0.05"),
     "jpeg": ({"jpeg": 1.0, "jpeg_quality": (30, 90)}, "8x8 DCT quantisation, quality 30-90"),
     "erase": ({"erasing": 1.0}, "random erasing, one rectangle per image"),

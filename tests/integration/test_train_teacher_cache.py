@@ -381,3 +381,96 @@ def test_an_interrupted_extension_continues_with_the_added_teachers_alone(synth,
     assert any("continuing" in n and "from 16 of" in n for n in notes), notes
     with np.load(cut / CACHE_FILE) as z:
         np.testing.assert_array_equal(z["logits"], ref)
+
+
+def test_a_cache_drawn_on_another_cpu_is_recognised_by_its_probe(synth, teacher, tmp_path,
+                                                                  monkeypatch):
+    """Another CPU's float rounding changes the views' digest by a grey level here and there:
+    the stored probe tells that apart from other views; a legacy cache (no probe) is taken on
+    its fingerprint; views that really differ are rejected."""
+    import ferkit.train.teacher_cache as tc
+    import ferkit.train.teachers as teachers_mod
+
+    common = [*AUG, "trainer.epochs=1", "distill.cache=true", "distill.cache_views=2",
+              f"distill.teachers=[{teacher}]"]
+    first = tmp_path / "first"
+    train(_cfg(synth, first, *common))
+    with np.load(first / CACHE_FILE) as z:
+        assert z["views_probe"].dtype == np.uint8 and len(z["views_probe"]) > 0
+        kept = {k: z[k] for k in z.files}
+    loaded: list[int] = []
+    real_load = teachers_mod.load_frozen
+    monkeypatch.setattr(teachers_mod, "load_frozen",
+                        lambda files: loaded.append(len(files)) or real_load(files))
+    monkeypatch.setattr(tc, "_views_digest", lambda views: "another-cpu")  # rounding differs
+    real_draw = tc.draw_views
+
+    def off_by_one(*a, **kw):  # one grey level on a few pixels, as another CPU's rounding
+        views = real_draw(*a, **kw).clone()
+        views.view(-1)[::997] = views.view(-1)[::997].clamp(max=254) + 1
+        return views
+
+    monkeypatch.setattr(tc, "draw_views", off_by_one)
+    notes: list[str] = []
+    train(_cfg(synth, tmp_path / "a", *common, f"distill.cache_from={first / CACHE_FILE}"),
+          log_fn=notes.append)
+    assert loaded == [] and any("up to float rounding" in n for n in notes), notes
+
+    legacy = tmp_path / "legacy.npz"
+    np.savez(legacy, **{k: v for k, v in kept.items() if k != "views_probe"})
+    notes.clear()
+    train(_cfg(synth, tmp_path / "b", *common, f"distill.cache_from={legacy}"),
+          log_fn=notes.append)
+    assert loaded == [] and any("no view probe" in n for n in notes), notes
+
+    monkeypatch.setattr(tc, "draw_views", lambda *a, **kw: real_draw(*a, **kw) // 2)  # other
+    notes.clear()
+    train(_cfg(synth, tmp_path / "c", *common, f"distill.cache_from={first / CACHE_FILE}"),
+          log_fn=notes.append)
+    assert loaded == [1] and any("ignored (made from other views" in n for n in notes), notes
+
+
+def test_the_fingerprint_names_the_training_files_not_their_resized_pixels(synth, teacher):
+    """Resized pixels differ in rounding between CPUs: with the source paths given, the
+    fingerprint follows paths, labels, shape and interpolation, not the pixel bytes."""
+    from ferkit.train.teacher_cache import cache_fingerprints
+
+    cfg = _student(synth, Path("/tmp/unused"), teacher)
+    images, labels = np.zeros((4, 16, 16), np.uint8), np.arange(4)
+    paths = [f"train/{c}/{i}.png" for i, c in enumerate("abcd")]
+
+    def fp(*, imgs=images, labs=labels, ps=paths, interp="bicubic"):
+        return cache_fingerprints(cfg, [teacher], "fp", imgs, labs, 16, 1, paths=ps,
+                                  interpolation=interp)[-1]
+
+    base = fp()
+    assert fp(imgs=images + 1) == base  # another CPU's rounding of the same files
+    assert fp(labs=labels[::-1].copy()) != base and fp(ps=paths[::-1]) != base
+    assert fp(interp="bilinear") != base
+    assert fp(ps=None) != base and fp(ps=None, imgs=images + 1) != fp(ps=None)  # legacy: pixels
+
+
+def test_a_cache_with_the_legacy_pixel_fingerprint_is_still_reused(synth, teacher, tmp_path,
+                                                                   monkeypatch):
+    import ferkit.train.teacher_cache as tc
+    import ferkit.train.teachers as teachers_mod
+
+    common = [*AUG, "trainer.epochs=1", "distill.cache=true", "distill.cache_views=2",
+              f"distill.teachers=[{teacher}]"]
+    first = tmp_path / "first"
+    train(_cfg(synth, first, *common))
+    with np.load(first / CACHE_FILE) as z:
+        kept = {k: z[k] for k in z.files}
+    legacy = tmp_path / "legacy.npz"
+    np.savez(legacy, **{**kept, "fingerprint": np.array("LEGACY")})
+    real = tc.cache_fingerprints
+    monkeypatch.setattr(tc, "cache_fingerprints", lambda *a, **kw: (
+        real(*a, **kw) if kw.get("paths") else ["LEGACY"]))
+    loaded: list[int] = []
+    real_load = teachers_mod.load_frozen
+    monkeypatch.setattr(teachers_mod, "load_frozen",
+                        lambda files: loaded.append(len(files)) or real_load(files))
+    notes: list[str] = []
+    train(_cfg(synth, tmp_path / "a", *common, f"distill.cache_from={legacy}"),
+          log_fn=notes.append)
+    assert loaded == [] and any("reusing read-only" in n for n in notes), notes

@@ -141,7 +141,8 @@ def test_tta_handles_rgb_models_and_empty_input():
 ROBUST = {"photometric": {"gamma": 0.4, "contrast": 0.3, "brightness": 0.1},
           "blur": {"blur": 1.0, "blur_sigma": (0.8, 1.5)},
           "noise": {"noise": 1.0, "noise_std": (0.02, 0.05)},
-          "jpeg": {"jpeg": 1.0, "jpeg_quality": (10, 40)}}
+          "jpeg": {"jpeg": 1.0, "jpeg_quality": (10, 40)},
+          "downscale": {"downscale": 1.0, "downscale_range": (0.3, 0.5)}}
 
 
 def _smooth(n: int = 8, c: int = 1, size: int = 24) -> torch.Tensor:
@@ -191,6 +192,37 @@ def test_blur_reduces_detail_and_keeps_the_mean():
         x, torch.zeros(4, dtype=torch.long), _gen())
     assert out.std() < 0.5 * x.std()
     assert torch.allclose(out.mean((1, 2, 3)), x.mean((1, 2, 3)), atol=0.02)
+
+
+def test_downscale_matches_torch_resizing_and_keeps_flat_images():
+    """Each chosen sample equals torch's area-down / linear-up resize at its kept size; a flat
+    image stays flat (every row of the resampling matrix sums to 1)."""
+    from ferkit.train.augment import _resample_matrix
+
+    x = torch.rand(3, 2, 20, 20, generator=_gen(1))
+    r = _resample_matrix(20, 7, torch.float32, x.device)
+    ref = torch.nn.functional.interpolate(
+        torch.nn.functional.interpolate(x, size=(7, 7), mode="area"), size=(20, 20),
+        mode="bilinear", align_corners=False)
+    assert torch.allclose(r @ x @ r.T, ref, atol=1e-5)
+    assert torch.allclose(r.sum(1), torch.ones(20), atol=1e-6)
+    out, _ = BatchAugmenter(AugmentConfig(hflip=0.0, downscale=1.0, downscale_range=(0.3, 0.4)),
+                            24, 7)(torch.full((2, 1, 24, 24), 0.3), torch.zeros(2).long(), _gen())
+    assert torch.allclose(out, torch.full_like(out, 0.3), atol=1e-5)
+    noisy = torch.rand(4, 1, 24, 24, generator=_gen(2))
+    out, _ = BatchAugmenter(AugmentConfig(hflip=0.0, downscale=1.0, downscale_range=(0.3, 0.4)),
+                            24, 7)(noisy, torch.zeros(4).long(), _gen())
+    assert out.std() < 0.6 * noisy.std()  # detail is gone
+
+
+def test_the_downscale_fields_leave_committed_teacher_caches_valid():
+    """A field added to AugmentConfig must not change the fingerprint of caches drawn before it
+    existed while it is disabled (the committed stages/*.npz stay reusable)."""
+    from ferkit.config import to_dict
+    from ferkit.train.teacher_cache import _LATER_AUGMENT_DEFAULTS
+
+    defaults = to_dict(AugmentConfig())
+    assert {k: defaults[k] for k in _LATER_AUGMENT_DEFAULTS} == _LATER_AUGMENT_DEFAULTS
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torchvision's image codecs

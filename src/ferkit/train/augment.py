@@ -9,6 +9,8 @@ input/crop_fraction when crops are trained). Stages run in ``STAGE_ORDER``; each
 - ``photometric``: gamma, contrast and brightness jitter (other cameras, exposure, lighting);
 - ``blur``: Gaussian blur with a per-sample sigma (defocus, low-resolution cameras, upscaled
   small detector boxes);
+- ``downscale``: a low-resolution camera (area-averaged down to a fraction of the side, resized
+  back up), as one batched pair of per-sample matrix products like ``blur``;
 - ``noise``: additive Gaussian sensor noise;
 - ``jpeg``: JPEG artefacts (8x8 block DCT quantised with libjpeg's tables at a per-sample
   quality), as web images and video frames carry them;
@@ -35,8 +37,8 @@ from ferkit.train.config import AugmentConfig
 
 Stage = Callable[[torch.Tensor, torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
 AUGMENTATIONS: Registry = Registry("augmentation")
-STAGE_ORDER: tuple[str, ...] = ("affine", "crop", "photometric", "blur", "noise", "jpeg",
-                                 "erase", "mix")
+STAGE_ORDER: tuple[str, ...] = ("affine", "crop", "photometric", "blur", "downscale", "noise",
+                                 "jpeg", "erase", "mix")
 
 
 def _rand(n: int, gen: torch.Generator, device: torch.device, lo: float = 0.0,
@@ -165,6 +167,50 @@ def build_blur(cfg: AugmentConfig, input_size: int, num_classes: int) -> Stage |
         return x, y
 
     return blur
+
+
+def _resample_matrix(size: int, small: int, dtype: torch.dtype,
+                     device: torch.device) -> torch.Tensor:
+    """(size, size) matrix R with R @ v = ``v`` area-averaged to ``small`` samples and linearly
+    resized back to ``size`` (torch's own resizers, applied to the identity's columns)."""
+    eye = torch.eye(size, dtype=torch.float64, device=device)[None]  # (1, size channels, size)
+    down = F.interpolate(eye, size=small, mode="area")
+    up = F.interpolate(down, size=size, mode="linear", align_corners=False)
+    return up[0].T.to(dtype)
+
+
+@AUGMENTATIONS.register("downscale")
+def build_downscale(cfg: AugmentConfig, input_size: int, num_classes: int) -> Stage | None:
+    """On a ``downscale`` fraction of samples, keep a fraction of the side uniform in
+    ``downscale_range`` (at least 2 pixels) and resize back: a face that filled few sensor
+    pixels. Matrices are cached per (size, kept size), a few dozen at most."""
+    if cfg.downscale == 0:
+        return None
+    lo, hi = cfg.downscale_range
+    cache: dict[tuple[int, int, torch.dtype], torch.Tensor] = {}
+
+    def mats(size: int, frac: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        out = []
+        for f in frac.tolist():
+            key = (size, max(2, round(size * f)), like.dtype)
+            if key not in cache:
+                cache[key] = _resample_matrix(size, key[1], like.dtype, like.device)
+            out.append(cache[key])
+        return torch.stack(out)
+
+    def downscale(x, y, gen):
+        idx = _chosen(x.shape[0], cfg.downscale, gen, x.device)
+        frac = _rand(len(idx), gen, x.device, lo, hi)
+        if len(idx) == 0:
+            return x, y
+        n, c, h, w = len(idx), x.shape[1], x.shape[2], x.shape[3]
+        rows, cols = mats(h, frac, x), mats(w, frac, x)
+        z = x[idx].reshape(n, c * h, w) @ cols.transpose(1, 2)
+        x = x.clone()
+        x[idx] = (rows[:, None] @ z.reshape(n, c, h, w)).clamp_(0.0, 1.0)
+        return x, y
+
+    return downscale
 
 
 @AUGMENTATIONS.register("noise")

@@ -17,6 +17,10 @@ The views are not stored: they are redrawn at every start from a generator seede
 seed (cheap next to the teachers), and the file keeps a digest of them next to a fingerprint of
 (teacher files, data, the training images, augmentation, seed, K, sizes). ``--resume`` (or a new
 start in the same folder) reuses the logits only when both match; anything else recomputes them.
+Views drawn on another CPU can differ in the last bit of their float resampling sums, and so by
+a grey level in a few pixels, which changes the digest but not what the teachers would say: a
+finished cache also keeps a probe of 64 views, and a cache whose fingerprint matches is reused
+when its probe matches this machine's views to within that rounding.
 
 Building the cache for several large teachers takes tens of minutes on a CPU, so it is itself
 resumable: the logits computed so far are saved every ``PARTIAL_EVERY_S`` seconds to
@@ -50,6 +54,10 @@ PARTIAL_FILE = "teacher_cache.partial.npz"
 PARTIAL_EVERY_S = 60.0  # seconds between saves of a cache that is being built
 FORMAT = 1  # bump when the view drawing or the stored layout changes
 _CHUNK = 256  # images per augmentation / teacher batch
+PROBE_VIEWS = 64  # views a finished cache keeps a copy of, to recognise another CPU's rounding
+#: augment fields added after caches were committed: left out of the fingerprint while at these
+#: (disabled) values, so the committed caches, whose views they do not change, stay valid
+_LATER_AUGMENT_DEFAULTS = {"downscale": 0.0, "downscale_range": [0.35, 0.8]}
 
 
 @dataclass
@@ -78,19 +86,36 @@ def cache_fingerprint(cfg: TrainConfig, teacher_files: list[Path], data_fingerpr
 
 def cache_fingerprints(cfg: TrainConfig, teacher_files: list[Path], data_fingerprint: str,
                        images: np.ndarray, labels: np.ndarray, input_size: int,
-                       in_chans: int) -> list[str]:
+                       in_chans: int, *, paths: list[str] | None = None,
+                       interpolation: str = "") -> list[str]:
     """``cache_fingerprint`` of the first 1, 2, ..., all teachers (what a cache made by a
-    prefix of them carries, for ``distill.cache_extends``), hashing the arrays and each
-    teacher file once."""
+    prefix of them carries, for ``distill.cache_extends``), hashing each teacher file once.
+
+    The training images enter by their source ``paths`` (with the labels, the data's content
+    fingerprint, their shape and the resize ``interpolation``) when given: the resized pixels
+    themselves differ in rounding between CPUs (OpenCV's resize has per-SIMD-width code), so
+    a fingerprint over them made every committed cache unusable on another kind of CPU. Without
+    paths (and for caches made before 2026-12-01: ``legacy_fingerprints``) the pixels are
+    hashed."""
     from ferkit.config import to_dict
     from ferkit.io import file_sha256
 
     h = hashlib.sha256()
-    h.update(np.ascontiguousarray(images).tobytes())
+    if paths:
+        h.update("\n".join(paths).encode())
+        h.update(interpolation.encode())
+        train_key = "train_files"
+    else:
+        h.update(np.ascontiguousarray(images).tobytes())
+        train_key = "train_arrays"
     h.update(np.ascontiguousarray(labels).tobytes())
     digests = [file_sha256(p) for p in teacher_files]
-    doc = {"format": FORMAT, "data": data_fingerprint, "train_arrays": h.hexdigest(),
-           "shape": list(images.shape), "augment": to_dict(cfg.augment), "seed": cfg.seed,
+    augment = to_dict(cfg.augment)
+    for key, default in _LATER_AUGMENT_DEFAULTS.items():  # absent from older caches' prints
+        if augment.get(key) == default:
+            augment.pop(key)
+    doc = {"format": FORMAT, "data": data_fingerprint, train_key: h.hexdigest(),
+           "shape": list(images.shape), "augment": augment, "seed": cfg.seed,
            "views": cfg.distill.cache_views, "input_size": input_size, "in_chans": in_chans}
     return [hashlib.sha256(json.dumps({**doc, "teachers": digests[:m]},
                                       sort_keys=True).encode()).hexdigest()
@@ -187,6 +212,47 @@ def partial_views(cfg: TrainConfig, run_dir: Path) -> tuple[Path, int] | None:
     return None if done is None else (partial, len(done[2]))
 
 
+def _probe_index(total: int) -> np.ndarray:
+    """Which views a cache keeps a copy of (``views_probe``), spread over the whole file."""
+    return np.unique(np.linspace(0, total - 1, min(PROBE_VIEWS, total)).round().astype(np.int64))
+
+
+def _same_views(path: Path, stored, digest: str, total: int, views: torch.Tensor,
+                log_fn) -> bool:
+    """Whether the logits in ``path`` (read as ``stored``) belong to ``views``: the same digest,
+    or, when only float rounding differs (views drawn on another CPU: SIMD widths change the
+    last bit of resampling sums, and so a few rounded pixels), a stored probe of views within
+    2 grey levels on at most 2% of its pixels. The caller has already matched the fingerprint
+    (data, augmentation, seed, views, sizes, teachers), which fixes everything else the views
+    depend on. A cache from before the probe existed is taken on its fingerprint alone."""
+    if stored is None or len(stored[2]) != total:
+        return False
+    if stored[1] == digest:
+        return True
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            probe = z["views_probe"] if "views_probe" in z.files else None
+    except (OSError, ValueError):
+        return False
+    say = log_fn or log.warning
+    if probe is None:
+        say(f"teacher cache: {path} holds no view probe (made before 2026-12-01) and its views' "
+            "digest differs from this machine's (float rounding on another CPU); its "
+            "fingerprint (data, augmentation, seed, views, teachers) matches, so it is used")
+        return True
+    idx = _probe_index(total)
+    mine = views[torch.from_numpy(idx)].numpy()
+    if probe.shape != mine.shape:
+        return False
+    diff = np.abs(probe.astype(np.int16) - mine.astype(np.int16))
+    if diff.max() > 2 or (diff > 0).mean() > 0.02:
+        return False
+    say(f"teacher cache: {path}: views equal to the cached ones up to float rounding (at most "
+        f"{int(diff.max())} grey level(s) on {(diff > 0).mean():.2%} of the probed pixels; "
+        "another CPU), so its logits are used")
+    return True
+
+
 def _read(path: Path) -> tuple[str, str, np.ndarray] | None:
     """(fingerprint, views digest, logits) of a cache file, or None if unreadable."""
     try:
@@ -197,16 +263,21 @@ def _read(path: Path) -> tuple[str, str, np.ndarray] | None:
         return None
 
 
-def _write(path: Path, fingerprint: str, views_digest: str, logits: torch.Tensor) -> None:
+def _write(path: Path, fingerprint: str, views_digest: str, logits: torch.Tensor,
+           views: torch.Tensor | None = None) -> None:
+    """Write a cache file atomically; a finished one (``views`` given) also keeps a probe of
+    ``PROBE_VIEWS`` views, so another CPU's rounding can be told from other views."""
     from ferkit.io import atomic_path
 
+    extra = {} if views is None else {
+        "views_probe": views[torch.from_numpy(_probe_index(len(views)))].numpy()}
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, fingerprint=np.array(fingerprint), views_sha256=np.array(views_digest),
-                 logits=logits.numpy().astype(np.float16))
+                 logits=logits.numpy().astype(np.float16), **extra)
 
 
-def _extension(cfg: TrainConfig, prefix_fingerprints: list[str], digest: str, total: int,
-               log_fn=None) -> tuple[int, torch.Tensor] | None:
+def _extension(cfg: TrainConfig, prefixes: dict[str, int], digest: str, total: int,
+               views: torch.Tensor, log_fn=None) -> tuple[int, torch.Tensor] | None:
     """(m, stored mean logits) when ``distill.cache_extends`` is a finished cache of these very
     views made by the first m (< all) of the run's teachers, whose fingerprint is
     ``prefix_fingerprints[m - 1]``; None otherwise (said once)."""
@@ -214,12 +285,12 @@ def _extension(cfg: TrainConfig, prefix_fingerprints: list[str], digest: str, to
         return None
     base = Path(cfg.distill.cache_extends)
     stored = _read(base) if base.is_file() else None
-    if stored is not None and stored[1] == digest and len(stored[2]) == total \
-            and stored[0] in prefix_fingerprints:
-        m = prefix_fingerprints.index(stored[0]) + 1
+    if stored is not None and stored[0] in prefixes \
+            and _same_views(base, stored, digest, total, views, log_fn):
+        m = prefixes[stored[0]]
         if log_fn:
             log_fn(f"teacher cache: extending {base} (teachers 1-{m}) with "
-                   f"{len(prefix_fingerprints) + 1 - m} more teacher(s)")
+                   f"{len(cfg.distill.teachers) - m} more teacher(s)")
         return m, torch.from_numpy(stored[2])
     (log_fn or log.warning)(_mismatch("cache_extends", base, stored, digest, total,
                                       "made by teachers that are not the first of "
@@ -251,8 +322,15 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
     size, chans = cfg.distill.cache_size or student_info.input_size, student_info.in_chans
     images, labels = train_split.images, np.asarray(train_split.labels, dtype=np.int64)
     files = check_teachers(cfg.distill.teachers, student_info)  # labels/channels, no weights
-    prints = cache_fingerprints(cfg, files, data_fingerprint, images, labels, size, chans)
+    paths = list(train_split.paths) if len(train_split.paths) == len(images) else None
+    prints = cache_fingerprints(cfg, files, data_fingerprint, images, labels, size, chans,
+                                paths=paths, interpolation=student_info.interpolation)
     fingerprint = prints[-1]
+    # caches made before the path-based fingerprint carry the pixel one: still accepted
+    legacy = (cache_fingerprints(cfg, files, data_fingerprint, images, labels, size, chans)
+              if paths else prints)
+    known = {fingerprint, legacy[-1]}
+    prefixes = {fp: m + 1 for fps in (legacy, prints) for m, fp in enumerate(fps[:-1])}
     total = len(images) * k
     with progress_bar(total, f"teacher cache: drawing {k} views", progress) as advance:
         views = draw_views(images, labels, cfg, size, chans, len(student_info.labels), advance)
@@ -261,7 +339,8 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
     sources = [path] + ([Path(cfg.distill.cache_from)] if cfg.distill.cache_from else [])
     for source in sources:
         stored = _read(source) if source.is_file() else None
-        if stored is not None and stored[:2] == (fingerprint, digest) and len(stored[2]) == total:
+        if stored is not None and stored[0] in known \
+                and _same_views(source, stored, digest, total, views, log_fn):
             if log_fn:
                 how = "" if source == path else "read-only "
                 log_fn(f"teacher cache: reusing {how}{source} ({len(images)} images x {k} views)")
@@ -270,7 +349,7 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
         (log_fn or log.warning)(_mismatch("cache_from", sources[-1], stored, digest, total)
                                 + f"; building {path}")
     # only a cache that has to be (re)computed needs the teachers' weights (already checked)
-    extension = _extension(cfg, prints[:-1], digest, total, log_fn)
+    extension = _extension(cfg, prefixes, digest, total, views, log_fn)
     first = extension[0] if extension else 0  # teachers [first:] run; the rest are stored
     teachers = load_frozen(files[first:])
     device = torch.device("cuda" if torch.cuda.is_available()
@@ -297,7 +376,7 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
     if extension:  # the mean over all n teachers from the first m's stored mean and the rest's
         n = len(files)
         logits = ((extension[1].float() * first + logits.float() * (n - first)) / n).half()
-    _write(path, fingerprint, digest, logits)
+    _write(path, fingerprint, digest, logits, views)
     partial.unlink(missing_ok=True)
     if log_fn:
         log_fn(f"teacher cache: {len(images)} images x {k} views → {path}")
