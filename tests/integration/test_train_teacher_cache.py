@@ -50,6 +50,17 @@ def _student(synth: Path, out: Path, teacher: Path):
                 "distill.cache=true", "distill.cache_views=3", "distill.alpha=0.7")
 
 
+def _count_teacher_loads(monkeypatch) -> list[int]:
+    """How many teachers each ``load_frozen`` call loads: [] when the cache spared them all."""
+    import ferkit.train.teachers as teachers_mod
+
+    loaded: list[int] = []
+    real = teachers_mod.load_frozen
+    monkeypatch.setattr(teachers_mod, "load_frozen",
+                        lambda files: loaded.append(len(files)) or real(files))
+    return loaded
+
+
 class StopAfterFirstEpoch(Callback):
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         if trainer.current_epoch == 0:
@@ -262,7 +273,6 @@ def test_cache_size_needs_the_cache(synth, tmp_path):
 def test_an_added_teacher_extends_a_finished_cache(synth, teacher, tmp_path, monkeypatch):
     """distill.cache_extends: only the added teacher runs, and the combined mean equals the
     cache that runs both teachers from scratch (up to float16 rounding)."""
-    import ferkit.train.teachers as teachers_mod
 
     second = train(_cfg(synth, tmp_path / "t2", "trainer.epochs=1", "seed=5")).best_checkpoint
     common = [*AUG, "trainer.epochs=1", "distill.cache=true", "distill.cache_views=2"]
@@ -272,10 +282,7 @@ def test_an_added_teacher_extends_a_finished_cache(synth, teacher, tmp_path, mon
     both = [*common, f"distill.teachers=[{teacher}, {second}]"]
     train(_cfg(synth, tmp_path / "full", *both))
 
-    loaded: list[int] = []
-    real = teachers_mod.load_frozen
-    monkeypatch.setattr(teachers_mod, "load_frozen",
-                        lambda files: loaded.append(len(files)) or real(files))
+    loaded = _count_teacher_loads(monkeypatch)
     notes: list[str] = []
     train(_cfg(synth, tmp_path / "ext", *both, f"distill.cache_extends={base}"),
           log_fn=notes.append)
@@ -308,7 +315,6 @@ def test_a_committed_cache_is_reused_read_only_and_never_overwritten(synth, teac
     """distill.cache_from: a finished cache kept elsewhere (stages/ in the repo) serves a fresh
     run folder with no copy step and no teacher run; one that does not match is said to be
     ignored, the cache is rebuilt in the run folder, and the kept file stays byte-identical."""
-    import ferkit.train.teachers as teachers_mod
 
     common = [*AUG, "trainer.epochs=1", "distill.cache=true", "distill.cache_views=2",
               f"distill.teachers=[{teacher}]"]
@@ -319,10 +325,7 @@ def test_a_committed_cache_is_reused_read_only_and_never_overwritten(synth, teac
     kept.chmod(0o444)  # as a checkout may hold it: nothing may try to write it
     before = kept.read_bytes()
 
-    loaded: list[int] = []
-    real = teachers_mod.load_frozen
-    monkeypatch.setattr(teachers_mod, "load_frozen",
-                        lambda files: loaded.append(len(files)) or real(files))
+    loaded = _count_teacher_loads(monkeypatch)
     notes: list[str] = []
     train(_cfg(synth, tmp_path / "fresh", *common, f"distill.cache_from={kept}"),
           log_fn=notes.append)
@@ -389,7 +392,6 @@ def test_a_cache_drawn_on_another_cpu_is_recognised_by_its_probe(synth, teacher,
     the stored probe tells that apart from other views; a legacy cache (no probe) is taken on
     its fingerprint; views that really differ are rejected."""
     import ferkit.train.teacher_cache as tc
-    import ferkit.train.teachers as teachers_mod
 
     common = [*AUG, "trainer.epochs=1", "distill.cache=true", "distill.cache_views=2",
               f"distill.teachers=[{teacher}]"]
@@ -398,10 +400,7 @@ def test_a_cache_drawn_on_another_cpu_is_recognised_by_its_probe(synth, teacher,
     with np.load(first / CACHE_FILE) as z:
         assert z["views_probe"].dtype == np.uint8 and len(z["views_probe"]) > 0
         kept = {k: z[k] for k in z.files}
-    loaded: list[int] = []
-    real_load = teachers_mod.load_frozen
-    monkeypatch.setattr(teachers_mod, "load_frozen",
-                        lambda files: loaded.append(len(files)) or real_load(files))
+    loaded = _count_teacher_loads(monkeypatch)
     monkeypatch.setattr(tc, "_views_digest", lambda views: "another-cpu")  # rounding differs
     real_draw = tc.draw_views
 
@@ -453,7 +452,6 @@ def test_the_fingerprint_names_the_training_files_not_their_resized_pixels(synth
 def test_a_cache_with_the_legacy_pixel_fingerprint_is_still_reused(synth, teacher, tmp_path,
                                                                    monkeypatch):
     import ferkit.train.teacher_cache as tc
-    import ferkit.train.teachers as teachers_mod
 
     common = [*AUG, "trainer.epochs=1", "distill.cache=true", "distill.cache_views=2",
               f"distill.teachers=[{teacher}]"]
@@ -466,10 +464,7 @@ def test_a_cache_with_the_legacy_pixel_fingerprint_is_still_reused(synth, teache
     real = tc.cache_fingerprints
     monkeypatch.setattr(tc, "cache_fingerprints", lambda *a, **kw: (
         real(*a, **kw) if kw.get("paths") else ["LEGACY"]))
-    loaded: list[int] = []
-    real_load = teachers_mod.load_frozen
-    monkeypatch.setattr(teachers_mod, "load_frozen",
-                        lambda files: loaded.append(len(files)) or real_load(files))
+    loaded = _count_teacher_loads(monkeypatch)
     notes: list[str] = []
     train(_cfg(synth, tmp_path / "a", *common, f"distill.cache_from={legacy}"),
           log_fn=notes.append)

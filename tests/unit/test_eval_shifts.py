@@ -8,14 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from ferkit.checkpoint import CheckpointMeta, save_checkpoint
 from ferkit.data.synthetic import make_folder_dataset, make_images
 from ferkit.errors import ConfigError, UnknownNameError
 from ferkit.eval import evaluate
 from ferkit.eval.shifts import ALL, SHIFTS, apply_shift, parse_shifts
-from ferkit.models import create_model
 
 
 @pytest.fixture(scope="module")
@@ -65,13 +62,8 @@ def test_parse_shifts_and_bad_input():
 
 
 @pytest.fixture(scope="module")
-def ckpt(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    model = create_model("tinycnn_test", input_size=24)
-    path = tmp_path_factory.mktemp("ckpt") / "m.safetensors"
-    meta = CheckpointMeta(model="tinycnn_test", info=model.ferkit_info,
-                          model_kwargs={"input_size": 24})
-    return save_checkpoint(path, model.state_dict(), meta)
+def ckpt(tiny_checkpoint) -> Path:
+    return tiny_checkpoint
 
 
 @pytest.fixture(scope="module")
