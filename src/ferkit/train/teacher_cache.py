@@ -87,7 +87,7 @@ def cache_fingerprint(cfg: TrainConfig, teacher_files: list[Path], data_fingerpr
 def cache_fingerprints(cfg: TrainConfig, teacher_files: list[Path], data_fingerprint: str,
                        images: np.ndarray, labels: np.ndarray, input_size: int,
                        in_chans: int, *, paths: list[str] | None = None,
-                       interpolation: str = "") -> list[str]:
+                       interpolation: str = "", digests: list[str] | None = None) -> list[str]:
     """``cache_fingerprint`` of the first 1, 2, ..., all teachers (what a cache made by a
     prefix of them carries, for ``distill.cache_extends``), hashing each teacher file once.
 
@@ -109,7 +109,8 @@ def cache_fingerprints(cfg: TrainConfig, teacher_files: list[Path], data_fingerp
         h.update(np.ascontiguousarray(images).tobytes())
         train_key = "train_arrays"
     h.update(np.ascontiguousarray(labels).tobytes())
-    digests = [file_sha256(p) for p in teacher_files]
+    if digests is None:  # the teacher files' sha256, hashed once per start by load_or_build
+        digests = [file_sha256(p) for p in teacher_files]
     augment = to_dict(cfg.augment)
     for key, default in _LATER_AUGMENT_DEFAULTS.items():  # absent from older caches' prints
         if augment.get(key) == default:
@@ -323,12 +324,16 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
     images, labels = train_split.images, np.asarray(train_split.labels, dtype=np.int64)
     files = check_teachers(cfg.distill.teachers, student_info)  # labels/channels, no weights
     paths = list(train_split.paths) if len(train_split.paths) == len(images) else None
+    from ferkit.io import file_sha256
+
+    digests = [file_sha256(f) for f in files]
     prints = cache_fingerprints(cfg, files, data_fingerprint, images, labels, size, chans,
-                                paths=paths, interpolation=student_info.interpolation)
+                                paths=paths, interpolation=student_info.interpolation,
+                                digests=digests)
     fingerprint = prints[-1]
     # caches made before the path-based fingerprint carry the pixel one: still accepted
-    legacy = (cache_fingerprints(cfg, files, data_fingerprint, images, labels, size, chans)
-              if paths else prints)
+    legacy = (cache_fingerprints(cfg, files, data_fingerprint, images, labels, size, chans,
+                                 digests=digests) if paths else prints)
     known = {fingerprint, legacy[-1]}
     prefixes = {fp: m + 1 for fps in (legacy, prints) for m, fp in enumerate(fps[:-1])}
     total = len(images) * k
