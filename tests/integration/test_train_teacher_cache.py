@@ -469,3 +469,67 @@ def test_a_cache_with_the_legacy_pixel_fingerprint_is_still_reused(synth, teache
     train(_cfg(synth, tmp_path / "a", *common, f"distill.cache_from={legacy}"),
           log_fn=notes.append)
     assert loaded == [] and any("reusing read-only" in n for n in notes), notes
+
+
+def _seen_batches(monkeypatch) -> list:
+    """(student input, teacher logits) of every training step, recorded."""
+    seen: list = []
+    step = FerModule.training_step
+
+    def recording(self, batch, batch_idx):
+        seen.append((batch[0].detach().clone(), batch[2].clone()))
+        return step(self, batch, batch_idx)
+
+    monkeypatch.setattr(FerModule, "training_step", recording)
+    return seen
+
+
+STUDENT_LOWRES = "distill.student_augment={downscale: 1.0, downscale_range: [0.3, 0.4]}"
+
+
+def test_student_augment_degrades_the_students_copy_of_the_cached_views(synth, teacher, tmp_path,
+                                                                         monkeypatch):
+    """The teachers' logits stay those of the clean cached view (same cache, same order), the
+    student sees that view at 30-40% resolution, and the cache is reused as it is."""
+    seen = _seen_batches(monkeypatch)
+    clean = train(_student(synth, tmp_path / "clean", teacher))
+    plain = list(seen)
+    seen.clear()
+    notes: list[str] = []
+    cache = tmp_path / "clean" / CACHE_FILE
+    train(load_train_config(None, [*FAST, *AUG, "trainer.epochs=2",
+                                   f"distill.teachers=[{teacher}]", "distill.cache=true",
+                                   "distill.cache_views=3", "distill.alpha=0.7",
+                                   f"distill.cache_from={cache}", STUDENT_LOWRES],
+                            **{"model.name": "tinycnn_test", "data.path": str(synth),
+                               "output": str(tmp_path / "lowres")}), log_fn=notes.append)
+    assert any("reusing read-only" in n for n in notes), notes
+    assert len(seen) == len(plain) == 10
+    for (xa, ta), (xb, tb) in zip(plain, seen, strict=True):
+        assert torch.equal(ta, tb)  # the same views' teacher logits, in the same order
+        assert not torch.allclose(xa, xb, atol=1e-3)  # but not the same pixels
+        # a downscaled face has less fine detail: smaller differences between neighbours
+        assert (xb.diff(dim=-1).abs().mean() < 0.8 * xa.diff(dim=-1).abs().mean())
+    assert clean.best_checkpoint.is_file()
+
+
+def test_student_augment_with_live_teachers_keeps_the_teachers_view_clean(synth, teacher,
+                                                                          tmp_path, monkeypatch):
+    from ferkit.preprocess import normalize
+
+    judged: list[torch.Tensor] = []
+    real = FerModule._teacher_logits
+    monkeypatch.setattr(FerModule, "_teacher_logits",
+                        lambda self, x: judged.append(x.clone()) or real(self, x))
+    seen = _seen_batches(monkeypatch)
+    cfg = _cfg(synth, tmp_path / "live", *AUG, "trainer.epochs=1",
+               f"distill.teachers=[{teacher}]", STUDENT_LOWRES)
+    result = train(cfg)
+    assert len(judged) == len(seen) == 5
+    model, _ = load_model(teacher)
+    for x, (student_x, logits) in zip(judged, seen, strict=True):
+        teacher_x = normalize(x.clone(), model.ferkit_info)
+        assert torch.allclose(model(teacher_x).float(), logits, atol=2e-2)  # judged clean
+        assert not torch.allclose(teacher_x, student_x, atol=1e-3)  # the student saw less
+    assert load_checkpoint(result.best_checkpoint)[1].config["distill"]["student_augment"] \
+        == {"downscale": 1.0, "downscale_range": [0.3, 0.4]}

@@ -117,3 +117,24 @@ def test_cli_missing_data(cli, tmp_path):
     code, out, err = cli("train", "--model", "tinycnn_test", "--data",
                          str(tmp_path / "missing"), "--output", str(tmp_path / "run"))
     _one_line_error(code, err)
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("distill.student_augment={downscal: 0.3}", "did you mean 'downscale'"),
+    ("distill.student_augment={hflip: 0.5}", "flips, geometry"),
+    ("distill.student_augment={noise: 2.0}", "distill.student_augment.noise"),
+    ("distill.student_augment={jpeg_quality: [90, 30]}", "distill.student_augment.jpeg_quality"),
+])
+def test_student_augment_takes_camera_changes_only(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_train_config(None, ["distill.teachers=[default]", override])
+
+
+def test_student_augment_needs_teachers():
+    with pytest.raises(ConfigError, match="needs distill.teachers"):
+        load_train_config(None, ["distill.student_augment={downscale: 0.3}"])
+    cfg = load_train_config(None, ["distill.teachers=[default]",
+                                   "distill.student_augment={downscale: 0.3, noise_std: [0, 0.1]}"])
+    aug = cfg.distill.student_augment_config()
+    assert aug.downscale == 0.3 and aug.noise_std == (0.0, 0.1) and aug.hflip == 0.0
+    assert load_train_config(None, []).distill.student_augment_config() is None

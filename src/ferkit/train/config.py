@@ -229,6 +229,14 @@ class TrainerConfig:
                               f"{', '.join(valid)}")
 
 
+#: the ``augment`` keys ``distill.student_augment`` takes: per-pixel camera changes that keep the
+#: face where the teachers saw it (stages photometric, blur, downscale, noise, jpeg)
+STUDENT_AUGMENT_KEYS: tuple[str, ...] = (
+    "gamma", "contrast", "brightness", "photometric_p", "blur", "blur_sigma", "downscale",
+    "downscale_range", "noise", "noise_std", "jpeg", "jpeg_quality")
+STUDENT_AUGMENT_STAGES: tuple[str, ...] = ("photometric", "blur", "downscale", "noise", "jpeg")
+
+
 @dataclass
 class DistillConfig:
     """Knowledge distillation: the student also matches the averaged soft predictions of
@@ -272,6 +280,26 @@ class DistillConfig:
     # than torch in channels-last (benchmarks/results/teacher-runtime-2026-11-30.md); logits
     # agree to ~4e-6, far below the cache's float16 rounding, so its fingerprint ignores this.
     runtime: Literal["auto", "torch", "onnx"] = "auto"
+    # Camera changes shown to the student alone (keys: ``STUDENT_AUGMENT_KEYS``, as in
+    # ``augment``; all off by default): the teachers judge the clean view (cached or live) and
+    # the student must say the same on the view made darker, blurred, downscaled, noisy or
+    # JPEG-compressed. It learns what a face from a worse camera *should* read as, instead of
+    # what the teachers guess on the degraded pixels; and since the cached views are unchanged,
+    # a committed cache (``cache_from``) serves a robustness-trained student as it is.
+    student_augment: dict[str, Any] = field(default_factory=dict)
+
+    def student_augment_config(self) -> AugmentConfig | None:
+        """``student_augment`` as an ``AugmentConfig`` (no flip, no geometry); None when unset."""
+        if not self.student_augment:
+            return None
+        from ferkit.config import from_dict
+
+        try:
+            return from_dict(AugmentConfig, {"hflip": 0.0, **self.student_augment},
+                             prefix="distill.student_augment.")
+        except ConfigError as exc:
+            raise ConfigError(str(exc).replace("config value augment.",
+                                               "config value distill.student_augment.")) from None
 
     def __post_init__(self) -> None:
         check_range("distill.alpha", self.alpha, 0.0, 1.0)
@@ -286,6 +314,25 @@ class DistillConfig:
         if self.cache and not self.teachers:
             raise ConfigError("distill.cache=true needs distill.teachers (checkpoints or bundled "
                               "model names) whose outputs it caches")
+        if self.student_augment:
+            if not isinstance(self.student_augment, dict):
+                raise ConfigError("distill.student_augment must be a mapping, e.g. "
+                                  "{downscale: 0.3, noise: 0.2}")
+            unknown = [k for k in self.student_augment if k not in STUDENT_AUGMENT_KEYS]
+            if unknown:
+                import difflib
+
+                close = difflib.get_close_matches(unknown[0], STUDENT_AUGMENT_KEYS, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise ConfigError(
+                    f"distill.student_augment.{unknown[0]} is not a camera change the student "
+                    f"can see alone{hint} Valid keys: {', '.join(STUDENT_AUGMENT_KEYS)} (flips, "
+                    "geometry, erasing and mixing change what the teachers judged: use augment.*)")
+            if not self.teachers:
+                raise ConfigError("distill.student_augment changes the student's copy of what the "
+                                  "teachers see, so it needs distill.teachers; without teachers "
+                                  "use the same keys under augment.*")
+            self.student_augment_config()  # ranges, with this key's name in the message
 
 
 @dataclass

@@ -17,7 +17,7 @@ from torch import nn
 
 from ferkit.preprocess import normalize
 from ferkit.train.augment import BatchAugmenter
-from ferkit.train.config import TrainConfig
+from ferkit.train.config import STUDENT_AUGMENT_STAGES, TrainConfig
 from ferkit.train.optim import build_optimizer, build_scheduler, warmup_factor
 from ferkit.train.teachers import load_teachers, mean_teacher_logits, place_teachers
 
@@ -50,6 +50,9 @@ class FerModule(L.LightningModule):
         self.info = model.ferkit_info
         self.num_classes = len(self.info.labels)
         self.augment = BatchAugmenter(cfg.augment, self.info.input_size, self.num_classes)
+        student = cfg.distill.student_augment_config()  # after the teachers, student only
+        self.student_augment = None if student is None else BatchAugmenter(
+            student, self.info.input_size, self.num_classes, STUDENT_AUGMENT_STAGES)
         self.register_buffer("class_weights", class_weights, persistent=False)
         self.frozen = frozen or set()
         self.aug_gen: torch.Generator | None = None
@@ -93,6 +96,7 @@ class FerModule(L.LightningModule):
             if x.shape[-1] != self.info.input_size:  # saw it; drawn larger (distill.cache_size)
                 x = F.interpolate(x, size=(self.info.input_size,) * 2, mode="bilinear",
                                   align_corners=False, antialias=True)
+            x = self._student_view(x, labels)
             return self._model_input(x, self.info), labels, batch[2].float()
         if training:
             x, labels = self.augment(x, labels, self._generator(x.device))
@@ -101,8 +105,17 @@ class FerModule(L.LightningModule):
             x = F.interpolate(x, size=(self.info.input_size,) * 2, mode="bilinear",
                               align_corners=False, antialias=True)
         teacher_logits = self._teacher_logits(x) if training and self._teachers else None
+        if teacher_logits is not None:
+            x = self._student_view(x, labels)
         x = self._model_input(x, self.info)
         return (x, labels) if teacher_logits is None else (x, labels, teacher_logits)
+
+    def _student_view(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The training batch ``x`` as the student sees it: with ``distill.student_augment``
+        the camera changes the teachers did not see (their logits are of the clean ``x``)."""
+        if self.student_augment is None:
+            return x
+        return self.student_augment(x, labels, self._generator(x.device))[0]
 
     def _model_input(self, x: torch.Tensor, info) -> torch.Tensor:
         """Floats in [0,1] → normalised for ``info`` (in place) in the configured memory format."""
