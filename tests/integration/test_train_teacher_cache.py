@@ -336,8 +336,9 @@ def test_a_committed_cache_is_reused_read_only_and_never_overwritten(synth, teac
     notes.clear()
     train(_cfg(synth, tmp_path / "other", *common, "seed=9", f"distill.cache_from={kept}"),
           log_fn=notes.append)
-    assert loaded == [1]
-    assert any(f"cache_from={kept} ignored (made from other views" in n for n in notes), notes
+    assert loaded == [1]  # loaded once: checked by content (another seed), then rebuilt
+    assert any(f"cache_from={kept} ignored (its logits are not these teachers'" in n
+               for n in notes), notes
     assert (tmp_path / "other" / CACHE_FILE).is_file()
     assert kept.read_bytes() == before
 
@@ -533,3 +534,36 @@ def test_student_augment_with_live_teachers_keeps_the_teachers_view_clean(synth,
         assert not torch.allclose(teacher_x, student_x, atol=1e-3)  # the student saw less
     assert load_checkpoint(result.best_checkpoint)[1].config["distill"]["student_augment"] \
         == {"downscale": 1.0, "downscale_range": [0.3, 0.4]}
+
+
+def test_a_cache_whose_fingerprint_cannot_be_matched_is_checked_by_content(synth, teacher,
+                                                                           tmp_path, monkeypatch):
+    """A pre-2026-12-01 cache made on another kind of CPU (its pixel fingerprint cannot be
+    recomputed here): the teachers run on 64 views; the right logits are used and re-stamped,
+    logits that are off (other teachers, other views) are rebuilt."""
+    common = [*AUG, "trainer.epochs=1", "distill.cache=true", "distill.cache_views=2",
+              f"distill.teachers=[{teacher}]"]
+    first = tmp_path / "first"
+    train(_cfg(synth, first, *common))
+    with np.load(first / CACHE_FILE) as z:
+        kept = {k: z[k] for k in z.files if k != "views_probe"}  # legacy: no probe either
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, **{**kept, "fingerprint": np.array("ANOTHER-CPU"),
+                         "views_sha256": np.array("OTHER-ROUNDING")})
+    os.chmod(foreign, 0o444)
+    loaded = _count_teacher_loads(monkeypatch)
+    notes: list[str] = []
+    run = tmp_path / "a"
+    train(_cfg(synth, run, *common, f"distill.cache_from={foreign}"), log_fn=notes.append)
+    assert loaded == [1] and any("match its logits" in n for n in notes), notes
+    with np.load(run / CACHE_FILE) as z:  # the same logits, now found by fingerprint
+        np.testing.assert_array_equal(z["logits"], kept["logits"])
+    off = tmp_path / "off.npz"
+    np.savez(off, **{**kept, "fingerprint": np.array("ANOTHER-CPU"),
+                     "logits": (kept["logits"].astype(np.float32) + 0.5).astype(np.float16)})
+    notes.clear()
+    train(_cfg(synth, tmp_path / "b", *common, f"distill.cache_from={off}"), log_fn=notes.append)
+    assert any("not these teachers' on these views" in n for n in notes), notes
+    with np.load(tmp_path / "b" / CACHE_FILE) as z:
+        np.testing.assert_allclose(z["logits"].astype(np.float32),
+                                   kept["logits"].astype(np.float32), atol=1e-2)

@@ -20,7 +20,10 @@ start in the same folder) reuses the logits only when both match; anything else 
 Views drawn on another CPU can differ in the last bit of their float resampling sums, and so by
 a grey level in a few pixels, which changes the digest but not what the teachers would say: a
 finished cache also keeps a probe of 64 views, and a cache whose fingerprint matches is reused
-when its probe matches this machine's views to within that rounding.
+when its probe matches this machine's views to within that rounding. A cache with the right
+number of views whose fingerprint cannot be matched (made before 2026-12-01 on another kind of
+CPU: its fingerprint hashed resized pixels) is checked by content: the teachers run on 64 of
+this machine's views, and their outputs must match the stored logits.
 
 Building the cache for several large teachers takes tens of minutes on a CPU, so it is itself
 resumable: the logits computed so far are saved every ``PARTIAL_EVERY_S`` seconds to
@@ -55,6 +58,9 @@ PARTIAL_EVERY_S = 60.0  # seconds between saves of a cache that is being built
 FORMAT = 1  # bump when the view drawing or the stored layout changes
 _CHUNK = 256  # images per augmentation / teacher batch
 PROBE_VIEWS = 64  # views a finished cache keeps a copy of, to recognise another CPU's rounding
+#: largest |logit difference| between a cache and the teachers run on this machine's probe views
+#: for a cache with another fingerprint to be taken as theirs (``_same_outputs``)
+PROBE_LOGIT_TOL = 0.02
 #: augment fields added after caches were committed: left out of the fingerprint while at these
 #: (disabled) values, so the committed caches, whose views they do not change, stay valid
 _LATER_AUGMENT_DEFAULTS = {"downscale": 0.0, "downscale_range": [0.35, 0.8]}
@@ -254,6 +260,32 @@ def _same_views(path: Path, stored, digest: str, total: int, views: torch.Tensor
     return True
 
 
+def _same_outputs(candidates: list, placed: tuple[list, bool], views: torch.Tensor,
+                  device: torch.device, log_fn) -> torch.Tensor | None:
+    """The stored logits of the first candidate cache whose fingerprint differs from the run's
+    but whose logits are these teachers' on these views, checked by running the teachers on
+    ``PROBE_VIEWS`` of this machine's views; None when none is.
+
+    This is what a fingerprint stands in for, checked directly: a cache made on another CPU
+    by an older ferkit (whose fingerprint hashed resized pixels, which round differently per
+    SIMD width) or for a run whose config differs only where the views and teachers do not
+    (e.g. the student's schedule) has the same logits up to float16 and rounding, while other
+    teachers, data, augmentation, seed or view order change them by far more than
+    ``PROBE_LOGIT_TOL`` (measured: benchmarks/results/teacher-cache-probe-*.md)."""
+    idx = _probe_index(len(views))
+    mine = teacher_outputs(placed[0], views[torch.from_numpy(idx)], device, placed[1]).float()
+    say = log_fn or log.warning
+    for source, stored in candidates:
+        diff = float((torch.from_numpy(stored[2][idx]).float() - mine).abs().max())
+        if diff <= PROBE_LOGIT_TOL:
+            say(f"teacher cache: {source} carries another fingerprint (made on another CPU or "
+                f"by an older ferkit), but the teachers' outputs on {len(idx)} of this "
+                f"machine's views match its logits (max |difference| {diff:.3f} <= "
+                f"{PROBE_LOGIT_TOL}), so it is used")
+            return torch.from_numpy(stored[2])
+    return None
+
+
 def _read(path: Path) -> tuple[str, str, np.ndarray] | None:
     """(fingerprint, views digest, logits) of a cache file, or None if unreadable."""
     try:
@@ -300,9 +332,11 @@ def _extension(cfg: TrainConfig, prefixes: dict[str, int], digest: str, total: i
 
 
 def _mismatch(key: str, path: Path, stored, digest: str, total: int,
-              teachers_differ: str = "made by other teachers") -> str:
+              teachers_differ: str = "made by other teachers", why: str | None = None) -> str:
     """The log line saying why the cache ``distill.<key>=path`` (read as ``stored``) is not used."""
-    if stored is None:
+    if why:
+        pass
+    elif stored is None:
         why = "unreadable" if path.is_file() else "not found"
     elif stored[1] != digest or len(stored[2]) != total:
         why = "made from other views, data or augmentation"
@@ -342,6 +376,7 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
     digest = _views_digest(views)
     path = cache_path(cfg, run_dir)
     sources = [path] + ([Path(cfg.distill.cache_from)] if cfg.distill.cache_from else [])
+    unmatched = []  # (file, contents) with the right number of views but another fingerprint
     for source in sources:
         stored = _read(source) if source.is_file() else None
         if stored is not None and stored[0] in known \
@@ -350,17 +385,35 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
                 how = "" if source == path else "read-only "
                 log_fn(f"teacher cache: reusing {how}{source} ({len(images)} images x {k} views)")
             return TeacherCache(views, torch.from_numpy(stored[2]), k, fingerprint, reused=True)
+        if stored is not None and stored[0] not in known and len(stored[2]) == total:
+            unmatched.append((source, stored))
+    device = torch.device("cuda" if torch.cuda.is_available()
+                          and cfg.trainer.accelerator in ("auto", "gpu", "cuda") else "cpu")
+    everyone = None  # all teachers, placed: loaded only when a cache is checked by content
+    if unmatched:
+        everyone = place_teachers(cfg.distill.runtime, cfg.distill.teachers, load_frozen(files),
+                                  device, cfg.trainer.channels_last)
+        found = _same_outputs(unmatched, everyone, views, device, log_fn)
+        if found is not None:
+            _write(path, fingerprint, digest, found, views)  # re-stamped: found at once next time
+            if log_fn:
+                log_fn(f"teacher cache: {len(images)} images x {k} views → {path} (the same "
+                       "logits, with this run's fingerprint)")
+            return TeacherCache(views, found, k, fingerprint, reused=True)
     if cfg.distill.cache_from:
-        (log_fn or log.warning)(_mismatch("cache_from", sources[-1], stored, digest, total)
-                                + f"; building {path}")
+        probed = "its logits are not these teachers' on these views (checked on " \
+            f"{PROBE_VIEWS} of them)" if unmatched and unmatched[-1][0] == sources[-1] else None
+        (log_fn or log.warning)(_mismatch("cache_from", sources[-1], stored, digest, total,
+                                          why=probed) + f"; building {path}")
     # only a cache that has to be (re)computed needs the teachers' weights (already checked)
     extension = _extension(cfg, prefixes, digest, total, views, log_fn)
     first = extension[0] if extension else 0  # teachers [first:] run; the rest are stored
-    teachers = load_frozen(files[first:])
-    device = torch.device("cuda" if torch.cuda.is_available()
-                          and cfg.trainer.accelerator in ("auto", "gpu", "cuda") else "cpu")
-    teachers, channels_last = place_teachers(cfg.distill.runtime, cfg.distill.teachers[first:],
-                                             teachers, device, cfg.trainer.channels_last)
+    if everyone is not None:
+        teachers, channels_last = everyone[0][first:], everyone[1]
+    else:
+        teachers, channels_last = place_teachers(
+            cfg.distill.runtime, cfg.distill.teachers[first:], load_frozen(files[first:]),
+            device, cfg.trainer.channels_last)
     partial = partial_path(path)
     # while extending, the partial file holds the new teachers' mean alone: its own fingerprint
     building = f"{fingerprint}+extends:{first}" if first else fingerprint
