@@ -31,18 +31,11 @@ from _machine import REPO, machine_info, write_result  # noqa: E402
 
 
 def accuracy(path: Path, images: np.ndarray, y: np.ndarray, optimize: bool) -> float:
-    import onnxruntime as ort
-
-    from ferkit.export.onnx import read_onnx_meta
+    from ferkit.export.onnx import make_session, read_onnx_meta
     from ferkit.preprocess import to_model_input_numpy
 
     info = read_onnx_meta(path).info
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
-    so.intra_op_num_threads = 2
-    so.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimize
-                                   else ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
-    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    sess = make_session(path, threads=2, optimize=optimize)
     name = sess.get_inputs()[0].name
     pred = [sess.run(None, {name: to_model_input_numpy(images[i:i + 256], info)})[0].argmax(1)
             for i in range(0, len(images), 256)]

@@ -58,13 +58,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _plot(r: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
-    from ferkit.io import atomic_path
+    from ferkit.eval.plots import _save, plt  # Agg backend, atomic PNG
 
     shifts, models = r["shifts"], r["models"]
     width = 0.8 / len(models)
@@ -77,10 +73,7 @@ def _plot(r: dict, path: Path) -> None:
     ax.set_ylabel("PublicTest accuracy (%)")
     ax.set_title(f"Camera shifts, {r['split']} split ({r['date']})", fontsize=10)
     ax.legend(fontsize=7, loc="lower left")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def markdown(r: dict) -> str:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 from onnx import numpy_helper
 
 from ferkit.bundled import BUNDLED
 from ferkit.data.synthetic import make_folder_dataset, make_images
 from ferkit.export import export_model
-from ferkit.export.onnx import read_onnx_meta
+from ferkit.export.onnx import make_session, read_onnx_meta
 from ferkit.export.quantize import QUANT_KEY
 from ferkit.preprocess import to_model_input_numpy
 
@@ -38,11 +37,8 @@ def _kernels_vs_reference(path, n_per_class: int = 10) -> float:
                                    5), np.uint8)
     x = to_model_input_numpy(crops, meta.info)
     out = []
-    for level in (ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
-                  ort.GraphOptimizationLevel.ORT_DISABLE_ALL):
-        so = ort.SessionOptions()
-        so.graph_optimization_level, so.intra_op_num_threads = level, 1
-        sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    for optimize in (True, False):
+        sess = make_session(path, threads=1, optimize=optimize)
         out.append(sess.run(None, {sess.get_inputs()[0].name: x})[0])
     return float(np.abs(out[0] - out[1]).max())
 

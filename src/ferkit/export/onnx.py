@@ -168,28 +168,33 @@ def check_parity(model, onnx_path: str | os.PathLike[str], x, *, atol: float,
     return max_diff
 
 
-def make_session(path: str | os.PathLike[str], *, threads: int | None = None):
+def make_session(path: str | os.PathLike[str], *, threads: int | None = None,
+                 optimize: bool = True):
     """An ONNX Runtime CPU session tuned for throughput (see ``session_options``)."""
     import onnxruntime as ort
 
     try:
-        return ort.InferenceSession(str(path), sess_options=session_options(threads),
+        return ort.InferenceSession(str(path), sess_options=session_options(threads, optimize),
                                     providers=["CPUExecutionProvider"])
     except Exception as exc:  # ORT raises its own (Fail, InvalidGraph, NoSuchFile...)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise CheckpointError(f"{str(path)!r} is not a loadable ONNX model: {first}") from None
 
 
-def session_options(threads: int | None = None):
+def session_options(threads: int | None = None, optimize: bool = True):
     """Throughput settings: one intra-op thread per physical core, all graph optimisations,
-    sequential execution (these CNNs are a chain, so inter-op parallelism only adds overhead)."""
+    sequential execution (these CNNs are a chain, so inter-op parallelism only adds overhead).
+    ``optimize=False`` runs the graph as written: for an INT8 file the exact QDQ maths
+    (dequantize → float op → quantize) instead of the CPU's fused integer kernels, the
+    reference that tells a kernel's saturation from quantisation itself."""
     import onnxruntime as ort
 
     so = ort.SessionOptions()
     so.intra_op_num_threads = int(threads or physical_cores())
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimize
+                                   else ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
     so.log_severity_level = 3  # errors only: no warnings on stderr for --json users
     return so
 
