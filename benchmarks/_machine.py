@@ -70,6 +70,14 @@ def machine_info(**extra) -> dict:
     return info
 
 
+def machine_line(m: dict) -> str:
+    """"commit `…` · CPU (family/model, ISA flags) · N CPUs": the provenance line of a result's
+    markdown; the ISA flags matter (INT8 kernels and resize rounding differ between CPUs)."""
+    isa = ", ".join(m.get("cpu_isa") or [])
+    return (f"commit `{m['git_commit']}` · {m['cpu']}{f' ({isa})' if isa else ''} · "
+            f"{m['cpu_count']} CPUs")
+
+
 def write_result(stem: Path, result: dict, markdown) -> None:
     """``stem``.json and ``stem``.md (atomically), the markdown also printed: the last step of
     every benchmark script that keeps a dated result."""

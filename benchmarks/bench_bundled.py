@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import REPO, machine_info  # noqa: E402
+from _machine import REPO, machine_info, machine_line  # noqa: E402
 from _targets import TARGETS  # noqa: E402
 from bench_classifier import time_backend  # noqa: E402
 
@@ -65,8 +65,8 @@ def verdicts(name: str, evals: list[dict], speed: dict) -> dict:
 def markdown(doc: dict) -> str:
     m = doc["machine"]
     lines = [f"# Bundled models vs targets — {doc['date']}", "",
-             f"commit `{m['git_commit']}` · {m['cpu']} · {m['cpu_count']} CPUs · "
-             f"{doc['threads']} threads · data `{doc['data']}` split `{doc['split']}`", "",
+             f"{machine_line(m)} · {doc['threads']} threads · data `{doc['data']}` "
+             f"split `{doc['split']}`", "",
              "| model | file | TTA | as predict runs it | accuracy | macro-F1 | ECE |",
              "|---|---|---|---|---:|---:|---:|"]
     for name, res in doc["models"].items():

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import REPO, machine_info, write_result  # noqa: E402
+from _machine import REPO, machine_info, machine_line, write_result  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,8 +112,7 @@ def markdown(r: dict) -> str:
     m = r["machine"]
     lines = [f"# Teacher cache recognised by content — {r['date']}", "",
              f"`{r['command']}`", "",
-             f"commit `{m['git_commit']}` · {m['cpu']} ({', '.join(m.get('cpu_isa') or [])}) · "
-             f"{m['cpu_count']} CPUs · data `{r['data']}` · recipe `{r['config']}`", "",
+             f"{machine_line(m)} · data `{r['data']}` · recipe `{r['config']}`", "",
              f"The recipe's teachers run on {r['probe_views']} probe views drawn on this machine; "
              "their mean logits against stored float16 logits. A cache is used when max "
              f"|difference| <= {r['tolerance']} (`PROBE_LOGIT_TOL`).", "",

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import REPO, machine_info, write_result  # noqa: E402
+from _machine import REPO, machine_info, machine_line, write_result  # noqa: E402
 
 
 def accuracy(path: Path, images: np.ndarray, y: np.ndarray, optimize: bool) -> float:
@@ -94,8 +94,7 @@ def markdown(r: dict) -> str:
     m = r["machine"]
     lines = [f"# INT8 weight range vs this CPU's integer kernels — {r['date']}", "",
              f"`{r['command']}`", "",
-             f"commit `{m['git_commit']}` · {m['cpu']} ({', '.join(m.get('cpu_isa') or [])}) · "
-             f"{m['cpu_count']} CPUs · data `{r['data']}` split `{r['split']}`", "",
+             f"{machine_line(m)} · data `{r['data']}` split `{r['split']}`", "",
              "PublicTest accuracy. *Kernels*: ONNX Runtime with all optimisations, as `predict` "
              "runs the file on this CPU. *Exact*: optimisations off, the QDQ graph's own maths "
              "(what a CPU with VNNI reproduces).", "",

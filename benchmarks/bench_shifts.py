@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import REPO, machine_info, write_result  # noqa: E402
+from _machine import REPO, machine_info, machine_line, write_result  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +80,7 @@ def markdown(r: dict) -> str:
     m = r["machine"]
     head = " | ".join(["model", "file", *r["shifts"], "mean shifted"])
     lines = [f"# Models under camera shifts — {r['date']}", "", f"`{r['command']}`", "",
-             f"commit `{m['git_commit']}` · {m['cpu']} · data `{r['data']}` split `{r['split']}`"
+             f"{machine_line(m)} · data `{r['data']}` split `{r['split']}`"
              " · seed 0 · shifts from `ferkit.eval.shifts` (one fixed severity each; "
              "`ferkit evaluate --shift all` prints what each mimics)", "",
              "PublicTest accuracy (%); in brackets the change from the stored faces.", "",
