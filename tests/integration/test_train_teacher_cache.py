@@ -567,3 +567,29 @@ def test_a_cache_whose_fingerprint_cannot_be_matched_is_checked_by_content(synth
     with np.load(tmp_path / "b" / CACHE_FILE) as z:
         np.testing.assert_allclose(z["logits"].astype(np.float32),
                                    kept["logits"].astype(np.float32), atol=1e-2)
+
+
+def test_the_content_check_compares_logits_and_skips_other_label_sets():
+    """``_same_outputs`` alone, with a stub teacher: within PROBE_LOGIT_TOL → those logits;
+    beyond it, or another number of classes (no broadcasting crash) → None."""
+    import ferkit.train.teacher_cache as tc
+    from ferkit.types import ModelInfo
+
+    class Stub(torch.nn.Module):
+        ferkit_info = ModelInfo("stub", input_size=8, in_chans=1, labels=tuple("abc"))
+
+        def forward(self, x):
+            return x.mean(dim=(1, 2, 3))[:, None] * torch.tensor([1.0, 2.0, 3.0])
+
+    views = torch.randint(0, 256, (100, 8, 8, 1), dtype=torch.uint8)
+    truth = tc.teacher_outputs([Stub()], views, torch.device("cpu"), False).numpy()
+    notes: list[str] = []
+
+    def check(logits):
+        stored = ("FOREIGN", "DIGEST", logits.astype(np.float16))
+        return tc._same_outputs([(Path("c.npz"), stored)], ([Stub()], False), views,
+                                torch.device("cpu"), notes.append)
+
+    assert check(truth) is not None and "match its logits" in notes[-1]
+    assert check(truth + 4 * tc.PROBE_LOGIT_TOL) is None
+    assert check(truth[:, :2]) is None

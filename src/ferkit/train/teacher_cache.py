@@ -268,14 +268,15 @@ def _same_outputs(candidates: list, placed: tuple[list, bool], views: torch.Tens
 
     This is what a fingerprint stands in for, checked directly: a cache made on another CPU
     by an older ferkit (whose fingerprint hashed resized pixels, which round differently per
-    SIMD width) or for a run whose config differs only where the views and teachers do not
-    (e.g. the student's schedule) has the same logits up to float16 and rounding, while other
-    teachers, data, augmentation, seed or view order change them by far more than
-    ``PROBE_LOGIT_TOL`` (measured: benchmarks/results/teacher-cache-probe-*.md)."""
+    SIMD width) has the same logits up to float16 and that rounding, while other teachers,
+    data, augmentation, seed or view order change them by far more than ``PROBE_LOGIT_TOL``
+    (measured: benchmarks/results/teacher-cache-probe-*.md)."""
     idx = _probe_index(len(views))
     mine = teacher_outputs(placed[0], views[torch.from_numpy(idx)], device, placed[1]).float()
     say = log_fn or log.warning
     for source, stored in candidates:
+        if stored[2].shape[1:] != tuple(mine.shape[1:]):  # another label set
+            continue
         diff = float((torch.from_numpy(stored[2][idx]).float() - mine).abs().max())
         if diff <= PROBE_LOGIT_TOL:
             say(f"teacher cache: {source} carries another fingerprint (made on another CPU or "
@@ -334,14 +335,13 @@ def _extension(cfg: TrainConfig, prefixes: dict[str, int], digest: str, total: i
 def _mismatch(key: str, path: Path, stored, digest: str, total: int,
               teachers_differ: str = "made by other teachers", why: str | None = None) -> str:
     """The log line saying why the cache ``distill.<key>=path`` (read as ``stored``) is not used."""
-    if why:
-        pass
-    elif stored is None:
-        why = "unreadable" if path.is_file() else "not found"
-    elif stored[1] != digest or len(stored[2]) != total:
-        why = "made from other views, data or augmentation"
-    else:
-        why = teachers_differ
+    if why is None:
+        if stored is None:
+            why = "unreadable" if path.is_file() else "not found"
+        elif stored[1] != digest or len(stored[2]) != total:
+            why = "made from other views, data or augmentation"
+        else:
+            why = teachers_differ
     return f"teacher cache: distill.{key}={path} ignored ({why})"
 
 
