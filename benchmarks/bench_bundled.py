@@ -6,8 +6,9 @@ For each bundled model (``ferkit.bundled.BUNDLED``) this evaluates, with the sam
 ``ferkit evaluate``, the INT8 ONNX file that ``ferkit predict`` runs and the float checkpoint
 (no TTA and flip TTA) on the ``val`` split (FER2013 PublicTest), then times the INT8 file with
 ``bench_classifier.time_backend`` (``predict_proba`` on uint8 crops, warm-up, median of rounds)
-at batch 1 and 64. Results: ``benchmarks/results/bundled-<date>.{json,md}`` with the git commit
-and the machine; run it on a quiet machine (other jobs lower the speed numbers).
+at batch 1 and 64. Results: ``benchmarks/results/<name>-<date>.{json,md}`` (``--name``, default
+``bundled``) with the command, the git commit and the machine; run it on a quiet machine (other
+jobs lower the speed numbers).
 """
 
 from __future__ import annotations
@@ -29,10 +30,14 @@ def evaluate_model(name: str, data: str, split: str) -> list[dict]:
 
     entry = BUNDLED.get(name)
     rows = []
-    for backend, tta in (("auto", "none"), ("torch", "none"), ("torch", "flip")):
+    # a model shipped as INT8 only (accurate) has no float twin: its flip row is the INT8 file's
+    runs = ((("auto", "none"), ("torch", "none"), ("torch", "flip")) if entry.checkpoint else
+            (("auto", "none"), ("auto", "flip")))
+    for backend, tta in runs:
         path = entry.path(backend)
         rep = evaluate(path, data, split=split, tta=tta, progress=False)
-        rows.append({"file": path.name, "tta": tta, "as_predict_runs_it": backend == "auto",
+        rows.append({"file": path.name, "tta": tta,
+                     "as_predict_runs_it": backend == "auto" and tta == "none",
                      "accuracy": rep.accuracy, "macro_f1": rep.macro_f1, "ece": rep.ece,
                      "num_samples": rep.num_samples})
         print(f"  {name:8s} {path.name:22s} tta={tta:5s} acc {rep.accuracy:.4f}",
@@ -65,6 +70,7 @@ def verdicts(name: str, evals: list[dict], speed: dict) -> dict:
 def markdown(doc: dict) -> str:
     m = doc["machine"]
     lines = [f"# Bundled models vs targets — {doc['date']}", "",
+             *([f"`{doc['command']}`", ""] if doc.get("command") else []),
              f"{machine_line(m)} · {doc['threads']} threads · data `{doc['data']}` "
              f"split `{doc['split']}`", "",
              "| model | file | TTA | as predict runs it | accuracy | macro-F1 | ECE |",
@@ -96,20 +102,22 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--min-round-s", type=float, default=1.0)
     ap.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results")
+    ap.add_argument("--name", default="bundled", help="result file stem (before the date)")
     args = ap.parse_args()
 
     import onnxruntime  # noqa: F401  (so machine_info records its version)
 
     date = dt.date.today().isoformat()
     doc = {"benchmark": "bundled", "date": date, "data": args.data, "split": args.split,
+           "command": "python benchmarks/bench_bundled.py " + " ".join(sys.argv[1:]),
            "threads": args.threads, "machine": machine_info(), "models": {}}
     for name in args.models.split(","):
         speed = speed_model(name, args.threads, args.repeats, args.min_round_s)
         evals = evaluate_model(name, args.data, args.split)
         doc["models"][name] = {"eval": evals, "speed": speed,
                                "verdicts": verdicts(name, evals, speed)}
-    atomic_write_json(args.output / f"bundled-{date}.json", doc)
-    atomic_write_text(args.output / f"bundled-{date}.md", markdown(doc))
+    atomic_write_json(args.output / f"{args.name}-{date}.json", doc)
+    atomic_write_text(args.output / f"{args.name}-{date}.md", markdown(doc))
     print(markdown(doc))
 
 

@@ -7,6 +7,14 @@ precision the source was stored in) and ``NAME.int8.onnx`` (static INT8 with the
 ``ferkit export --format onnx-int8``, calibrated on 512 training images), then prints the sizes.
 The model becomes addressable once ``ferkit/bundled.py`` registers NAME; its model card comes
 from ``benchmarks/model_card.py``.
+
+Several checkpoints are merged first into one ``mean_ensemble`` (``ferkit.ensemble.merge``, as
+``ferkit ensemble --save`` does); ``--onnx-only`` ships the INT8 file and the metadata JSON but not
+the float checkpoint (for models whose float weights would break the package's 30 MB per model):
+
+    python tools/bundle_model.py accurate stages/teacher_lite2_112.fp16.safetensors \
+        stages/teacher_lite1_112.fp16.safetensors stages/teacher_lite0_112_long.fp16.safetensors \
+        --calibration ../shared/data/fer2013 --onnx-only
 """
 
 from __future__ import annotations
@@ -21,24 +29,45 @@ WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "ferkit" / "weights"
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("name")
-    ap.add_argument("checkpoint")
+    ap.add_argument("checkpoint", nargs="+", help="one checkpoint, or several to merge (mean)")
     ap.add_argument("--calibration", required=True, help="dataset for INT8 calibration")
     ap.add_argument("--no-onnx", action="store_true", help="ship the checkpoint only")
+    ap.add_argument("--onnx-only", action="store_true",
+                    help="ship the INT8 file and NAME.json, not the float checkpoint")
     args = ap.parse_args(argv)
+    if args.no_onnx and args.onnx_only:
+        ap.error("--no-onnx and --onnx-only exclude each other")
+
+    import tempfile
 
     from ferkit.checkpoint import load_model, save_checkpoint
     from ferkit.export import export_model
+    from ferkit.io import atomic_write_json
 
-    model, meta = load_model(args.checkpoint)
-    state = {k: (v.float() if v.is_floating_point() else v) for k, v in model.state_dict().items()}
-    meta.extra = {k: v for k, v in meta.extra.items() if k not in ("stored_dtype", "fp16_of")}
-    meta.extra["bundled_from"] = Path(args.checkpoint).name
-    ckpt = save_checkpoint(WEIGHTS / f"{args.name}.safetensors", state, meta)
-    print(f"{args.checkpoint} → {ckpt} ({ckpt.stat().st_size / 1e6:.1f} MB)")
-    if not args.no_onnx:
-        out = WEIGHTS / f"{args.name}.int8.onnx"
-        export_model(str(ckpt), "onnx-int8", out, calibration=args.calibration)
-        print(f"→ {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    with tempfile.TemporaryDirectory() as tmp:
+        source = args.checkpoint[0]
+        if len(args.checkpoint) > 1:
+            from ferkit.ensemble.merge import merge_checkpoints
+
+            source = str(merge_checkpoints(args.checkpoint, Path(tmp) / "merged.safetensors"))
+            print(f"merged {len(args.checkpoint)} checkpoints → mean_ensemble")
+        model, meta = load_model(source)
+        state = {k: (v.float() if v.is_floating_point() else v)
+                 for k, v in model.state_dict().items()}
+        meta.extra = {k: v for k, v in meta.extra.items() if k not in ("stored_dtype", "fp16_of")}
+        meta.extra["bundled_from"] = [Path(c).name for c in args.checkpoint] if len(
+            args.checkpoint) > 1 else Path(source).name
+        where = Path(tmp) if args.onnx_only else WEIGHTS
+        ckpt = save_checkpoint(where / f"{args.name}.safetensors", state, meta)
+        if args.onnx_only:
+            atomic_write_json(WEIGHTS / f"{args.name}.json", meta.to_dict())
+            print(f"→ {WEIGHTS / f'{args.name}.json'} (metadata; float checkpoint not shipped)")
+        else:
+            print(f"{source} → {ckpt} ({ckpt.stat().st_size / 1e6:.1f} MB)")
+        if not args.no_onnx:
+            out = WEIGHTS / f"{args.name}.int8.onnx"
+            export_model(str(ckpt), "onnx-int8", out, calibration=args.calibration)
+            print(f"→ {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0
 
 

@@ -18,6 +18,7 @@ _LAZY = {
     "seed_everything": "ferkit.seed",
     "load_checkpoint": "ferkit.checkpoint",
     "load_model": "ferkit.checkpoint",
+    "merge_checkpoints": "ferkit.ensemble.merge",
     "EMOTIONS": "ferkit.types",
     "Pipeline": "ferkit.inference.pipeline",
     "results_to_frame": "ferkit.frames",

@@ -1,4 +1,4 @@
-"""Models that ship inside the package, addressable by name (``--model default`` / ``fast``).
+"""Models that ship inside the package, addressable by name (``--model default|fast|accurate``).
 
 Each bundled model has a float32 ``.safetensors`` checkpoint (for fine-tuning, Grad-CAM and the
 torch backend) and may have a statically quantized ``.int8.onnx`` twin, which is what
@@ -19,16 +19,34 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 @dataclass(frozen=True)
 class BundledModel:
-    """A shipped model: its checkpoint and (optionally) its INT8 ONNX Runtime file."""
+    """A shipped model: its checkpoint and/or its INT8 ONNX Runtime file.
+
+    ``checkpoint`` is ``None`` for a model that ships as INT8 ONNX only (``accurate``: its float
+    members would take 54 MB, over the package's 30 MB per model); its metadata then lives in
+    ``metadata`` (the JSON twin of the checkpoint it was exported from).
+    """
 
     name: str
-    checkpoint: str  # file name under weights/
+    checkpoint: str | None  # file name under weights/
     onnx: str | None
     description: str
+    metadata: str | None = None  # JSON twin; default: the checkpoint's name with .json
+
+    @property
+    def metadata_file(self) -> Path:
+        name = self.metadata or Path(self.checkpoint or f"{self.name}.safetensors").with_suffix(
+            ".json").name
+        return WEIGHTS_DIR / name
 
     def path(self, backend: str = "auto") -> Path:
         """The file a backend runs: auto/onnx → the INT8 file if shipped; torch → checkpoint."""
         use_onnx = backend in ("auto", "onnx") and self.onnx is not None
+        if not use_onnx and self.checkpoint is None:
+            raise CheckpointError(
+                f"bundled model {self.name!r} ships as an INT8 ONNX file only, so it runs with "
+                "--backend auto or onnx, not torch (nor Grad-CAM, export or fine-tuning); its "
+                "float checkpoint is rebuilt from the repository with the command in "
+                "MODEL_CARD_ACCURATE.md")
         path = WEIGHTS_DIR / (self.onnx if use_onnx else self.checkpoint)
         if not path.is_file():
             raise CheckpointError(f"bundled model {self.name!r} is missing from this install "
@@ -44,6 +62,10 @@ for _m in (
     BundledModel("fast", "fast.safetensors", "fast.int8.onnx",
                  "EfficientNet-Lite0 at 64 px, distilled from an ensemble of three FER2013 "
                  "teachers"),
+    BundledModel("accurate", None, "accurate.int8.onnx",
+                 "the mean of three FER2013 teachers (EfficientNet-Lite0/1/2 at 112 px) in one "
+                 "INT8 file: the most accurate bundled model, several times slower than default",
+                 metadata="accurate.json"),
 ):
     BUNDLED.add(_m.name, _m)
 
@@ -53,9 +75,8 @@ def bundled_summary(name: str) -> dict:
     import json
 
     m = BUNDLED.get(name)
-    meta_path = WEIGHTS_DIR / Path(m.checkpoint).with_suffix(".json").name
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = json.loads(m.metadata_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         meta = {}
     info = meta.get("info") or {}

@@ -10,7 +10,8 @@ from ferkit.inference.backends import OnnxBackend, TorchBackend
 from ferkit.inference.pipeline import DEFAULT_MODEL, SAMPLE_IMAGE, Pipeline
 from ferkit.types import EMOTIONS
 
-SHIPPED = [n for n in BUNDLED.names() if (WEIGHTS_DIR / BUNDLED.get(n).checkpoint).is_file()]
+SHIPPED = [n for n in BUNDLED.names()
+           if BUNDLED.get(n).checkpoint and (WEIGHTS_DIR / BUNDLED.get(n).checkpoint).is_file()]
 
 
 def test_default_model_ships_with_its_metadata():
@@ -66,3 +67,26 @@ def test_predict_cli_runs_bundled_models_by_name(cli):
     assert code == 1 and "did you mean 'fast'" in err and "Traceback" not in err
     code, _, err = cli("predict", "--sample", "--model", "nope.safetensors")
     assert code == 1 and "'nope.safetensors' does not exist" in err
+
+
+def test_accurate_ships_as_int8_only_and_runs_by_name(cli):
+    """The three-teacher mean: one INT8 file (≤ 30 MB with its metadata), its JSON twin
+    describing the same network, and a one-line error where a float checkpoint is needed."""
+    import json
+
+    entry = BUNDLED.get("accurate")
+    onnx_meta = read_onnx_meta(entry.path())
+    twin = json.loads(entry.metadata_file.read_text(encoding="utf-8"))
+    assert onnx_meta.meta["model"] == twin["model"] == "mean_ensemble"
+    assert len(twin["model_kwargs"]["members"]) == 3
+    assert onnx_meta.info.labels == EMOTIONS and onnx_meta.info.input_size == 112
+    assert QUANT_KEY in {p.key for p in __import__("onnx").load(str(entry.path())).metadata_props}
+    assert entry.path().stat().st_size + entry.metadata_file.stat().st_size < 30 * 2**20
+    code, out, err = cli("predict", "--sample", "--model", "accurate", "--threads", "1", "--json")
+    assert code == 0, err
+    face = json.loads(out)["images"][0]["faces"][0]
+    assert face["label"] == "happy"
+    for args in (("predict", "--sample", "--model", "accurate", "--backend", "torch"),
+                 ("explain", str(SAMPLE_IMAGE), "--model", "accurate")):
+        code, _, err = cli(*args)
+        assert code == 1 and "ships as an INT8 ONNX file only" in err and "Traceback" not in err

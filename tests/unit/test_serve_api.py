@@ -331,3 +331,13 @@ def test_bundled_fast_model_on_sample_photo():
     faces = doc["images"][0]["faces"]
     assert len(faces) == 1 == len(local.faces)
     assert faces == [f.to_dict() for f in local.faces]
+
+
+def test_models_route_under_torch_lists_the_onnx_only_bundled_model_as_not_loaded():
+    """``accurate`` ships as INT8 ONNX only: under the torch backend /v1/models must still
+    answer (its entry unloaded), not fail resolving a checkpoint that is not shipped."""
+    with TestClient(create_app(model="fast", backend="torch", workers=1)) as c:
+        r = c.get("/v1/models")
+    assert r.status_code == 200
+    loaded = {m["name"]: m["loaded"] for m in r.json()["bundled"]}
+    assert loaded["fast"] is True and loaded["accurate"] is False and loaded["default"] is False

@@ -36,17 +36,32 @@ def register(app: typer.Typer) -> None:
         data_format: str = typer.Option(None, "--format", help="Dataset format (auto)."),
         batch_size: int = typer.Option(256, "--batch-size", min=1),
         json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+        save: Path = typer.Option(None, "--save", help="Also write the members' mean as one "
+                                  ".safetensors model that predict, evaluate, serve and export "
+                                  "run like any other (members must share input size, channels, "
+                                  "normalisation and labels)."),
     ) -> None:
-        """Combine checkpoints' probabilities; weighted rules are cross-fitted on 2 folds."""
+        """Combine checkpoints' probabilities; weighted rules are cross-fitted on 2 folds.
+
+        With --save, the unweighted mean (the rule that needs no fitting) becomes one model file.
+        """
         from ferkit.ensemble.combine import evaluate_ensemble
 
         check_output_dir(output)
+        if save is not None:
+            from ferkit.ensemble.merge import check_mergeable
+
+            check_mergeable(models, save)  # before the evaluation, which may take minutes
 
         report = evaluate_ensemble(models, data, split, method, output=output, tta=tta, seed=seed,
                                    batch_size=batch_size, data_format=data_format,
                                    log=None if json_out else info)
+        saved = None if save is None else _save_mean(models, save, report, tta)
         if json_out:
-            emit_json(report.to_dict())
+            doc = report.to_dict()
+            if saved is not None:
+                doc["saved"] = str(saved)
+            emit_json(doc)
             return
         for m in report.members:
             out_console.print(f"member {m.model} ({m.name}): accuracy {m.accuracy:.4f} "
@@ -62,3 +77,17 @@ def register(app: typer.Typer) -> None:
                           highlight=False, markup=False)
         if output is not None:
             info(f"ensemble.json and confusion matrix written to {output}")
+        if saved is not None:
+            info(f"the members' mean written to {saved} (run it with --model {saved})")
+
+
+def _save_mean(models, save: Path, report, tta: str) -> Path:
+    """Merge the members and record the mean rule's measured figures in the new file."""
+    from ferkit.ensemble.merge import merge_checkpoints
+
+    mean = next((r for r in report.methods if r.method == "mean"), None)
+    metrics = {} if mean is None else {
+        "ensemble_mean_accuracy": mean.accuracy, "ensemble_mean_macro_f1": mean.macro_f1,
+        "ensemble_split": report.split, "ensemble_num_samples": report.num_samples,
+        "ensemble_tta": tta}
+    return merge_checkpoints(models, save, metrics=metrics)

@@ -62,9 +62,16 @@ def get_model_info(name: str, **kwargs: Any) -> ModelInfo:
     return create_model(name, **kwargs).ferkit_info
 
 
-def list_models(pattern: str = "*", *, include_test: bool = True) -> list[str]:
-    """Registered model names matching a glob ``pattern`` (``*_test`` ones are tiny test nets)."""
-    names = [n for n in MODELS.names() if fnmatch.fnmatch(n, pattern)]
+def list_models(pattern: str = "*", *, include_test: bool = True,
+                include_composite: bool = False) -> list[str]:
+    """Registered model names matching a glob ``pattern`` (``*_test`` ones are tiny test nets).
+
+    Composite models (``mean_ensemble``) are built from trained members, so they have no
+    parameter count or MACs of their own: they are listed only when asked for by exact name or
+    with ``include_composite=True``.
+    """
+    names = [n for n in MODELS.names() if fnmatch.fnmatch(n, pattern)
+             and (include_composite or n == pattern or not MODELS.meta(n).get("composite"))]
     if not include_test:
         names = [n for n in names if not n.endswith("_test")]
     return names

@@ -72,9 +72,19 @@ def models(request: Request) -> dict:
     loaded = service.describe()
     current = Path(loaded["model"]).resolve()
     bundled = [{"name": name, "description": BUNDLED.get(name).description,
-                "loaded": resolve_model(name, service.config.backend).resolve() == current}
+                "loaded": _is_loaded(resolve_model, name, service.config.backend, current)}
                for name in BUNDLED.names()]
     return {"loaded": loaded, "bundled": bundled}
+
+
+def _is_loaded(resolve_model, name: str, backend: str, current: Path) -> bool:
+    """False too for a bundled model this backend cannot run (``accurate`` under torch)."""
+    from ferkit.errors import CheckpointError
+
+    try:
+        return resolve_model(name, backend).resolve() == current
+    except CheckpointError:
+        return False
 
 
 @api.post("/predict", response_model=PredictOut, tags=["predict"],
