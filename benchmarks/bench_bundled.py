@@ -81,6 +81,10 @@ def markdown(doc: dict) -> str:
                          f"{'yes' if r['as_predict_runs_it'] else ''} | "
                          f"{100 * r['accuracy']:.2f}% | {100 * r['macro_f1']:.2f}% | "
                          f"{r['ece']:.4f} |")
+    lines += ["", "| model | faces/s batch 1 | faces/s batch 64 |", "|---|---:|---:|"]
+    for name, res in doc["models"].items():
+        b1, b64 = (res["speed"][k]["faces_per_s"] for k in ("b1", "b64"))
+        lines.append(f"| {name} | {b1:,.0f} | {b64:,.0f} |")
     lines += ["", "| model | metric | target | measured | met |", "|---|---|---:|---:|---|"]
     for name, res in doc["models"].items():
         for key, v in res["verdicts"].items():

@@ -64,7 +64,7 @@ for _m in (
                  "teachers"),
     BundledModel("accurate", None, "accurate.int8.onnx",
                  "the mean of three FER2013 teachers (EfficientNet-Lite0/1/2 at 112 px) in one "
-                 "INT8 file: the most accurate bundled model, several times slower than default",
+                 "INT8 file: the most accurate bundled model, 4-8x slower than default",
                  metadata="accurate.json"),
 ):
     BUNDLED.add(_m.name, _m)

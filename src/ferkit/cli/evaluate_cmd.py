@@ -21,7 +21,8 @@ def register(app: typer.Typer) -> None:
     @app.command("evaluate")
     def evaluate_cmd(
         model: Path = typer.Option(..., "--model", "-m", help="A .safetensors checkpoint, an .onnx "
-                                   "file (e.g. INT8) or a bundled model name (default, fast)."),
+                                   "file (e.g. INT8) or a bundled model name (default, fast, "
+                                   "accurate)."),
         data: list[str] = typer.Option(..., "--data", "-d", help="Dataset path (any format); "
                                        "repeat for a cross-dataset table."),
         split: str = typer.Option(None, "--split", "-s", help="Split to evaluate on (default: "

@@ -25,9 +25,9 @@ def _fraction(value: float) -> float:
                                  "frame (1 = no smoothing, 0.5 = the default)")
     return value
 
-_MODEL = typer.Option(None, "--model", "-m", help="A bundled model name (default, fast), a "
-                      ".safetensors checkpoint or an exported .onnx. Default: the bundled "
-                      "default model (its INT8 ONNX file).")
+_MODEL = typer.Option(None, "--model", "-m", help="A bundled model name (default, fast, "
+                      "accurate), a .safetensors checkpoint or an exported .onnx. Default: the "
+                      "bundled default model (its INT8 ONNX file).")
 _DETECTOR = typer.Option(None, "--detector", "-d", help="Face detector (default: mtcnn): mtcnn, "
                          "haar, haar-default, blazeface, blazeface-full, dlib-hog, dlib-cnn, "
                          "yunet.")

@@ -7,8 +7,8 @@ import typer
 _HOST = typer.Option("127.0.0.1", "--host", help="Interface to bind. The default serves this "
                      "machine only; 0.0.0.0 exposes the server to the network (set --api-key).")
 _PORT = typer.Option(8000, "--port", "-p", help="TCP port.")
-_MODEL = typer.Option("default", "--model", "-m", help="A bundled model name (default, fast), a "
-                      ".safetensors checkpoint or an exported .onnx.")
+_MODEL = typer.Option("default", "--model", "-m", help="A bundled model name (default, fast, "
+                      "accurate), a .safetensors checkpoint or an exported .onnx.")
 _DETECTOR = typer.Option("mtcnn", "--detector", "-d",
                          help="Face detector (see ferkit predict; default: mtcnn).")
 _BACKEND = typer.Option("auto", "--backend", help="Classifier backend: auto, torch or onnx.")
