@@ -9,7 +9,8 @@ losing more there than a tiny baseline): the people and labels stay FER2013's, o
 change, so it can rank models and training choices by how much they lose, not predict the
 held-back score. Each model runs through ``ferkit.eval.evaluate_shifts`` (bundled names as
 ``predict`` runs them, i.e. INT8; checkpoints in float), every shift in ``ferkit.eval.shifts.ALL``
-with seed 0. Results: ``benchmarks/results/shifts-<date>.{md,json,png}``.
+with seed 0. Results: ``benchmarks/results/<name>-<date>.{md,json,png}`` (``--name``, default
+``shifts``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", action="append", required=True,
                     help="bundled name or checkpoint (repeatable)")
     ap.add_argument("--output", default=str(REPO / "benchmarks" / "results"))
+    ap.add_argument("--name", default="shifts", help="result file stem (before the date)")
     args = ap.parse_args(argv)
 
     import onnxruntime  # noqa: F401  (so machine_info records its version)
@@ -48,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{model}: none {rows[0]['accuracy']:.4f}, mean over shifts "
               f"{models[-1]['mean_shifted']:.4f}", file=sys.stderr)
     today = dt.date.today().isoformat()
-    stem = Path(args.output) / f"shifts-{today}"
+    stem = Path(args.output) / f"{args.name}-{today}"
     result = {"benchmark": "shifts", "date": today, "data": args.data, "split": args.split,
               "shifts": ["none", *ALL], "machine": machine_info(), "models": models,
               "command": "python benchmarks/bench_shifts.py " + " ".join(argv or sys.argv[1:])}
