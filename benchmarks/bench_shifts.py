@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     today = dt.date.today().isoformat()
     stem = Path(args.output) / f"{args.name}-{today}"
     result = {"benchmark": "shifts", "date": today, "data": args.data, "split": args.split,
+              "name": args.name,
               "shifts": ["none", *ALL], "machine": machine_info(), "models": models,
               "command": "python benchmarks/bench_shifts.py " + " ".join(argv or sys.argv[1:])}
     _plot(result, stem.with_suffix(".png"))
@@ -95,7 +96,7 @@ def markdown(r: dict) -> str:
             cells.append(f"{100 * row['accuracy']:.2f}{delta}")
         lines.append(f"| {mod['model']} | `{mod['file']}` | " + " | ".join(cells)
                      + f" | **{100 * mod['mean_shifted']:.2f}** |")
-    lines += ["", f"![accuracy per shift](shifts-{r['date']}.png)"]
+    lines += ["", f"![accuracy per shift]({r.get('name', 'shifts')}-{r['date']}.png)"]
     return "\n".join(lines) + "\n"
 
 

@@ -64,7 +64,8 @@ for _m in (
                  "teachers"),
     BundledModel("accurate", None, "accurate.int8.onnx",
                  "the mean of three FER2013 teachers (EfficientNet-Lite0/1/2 at 112 px) in one "
-                 "INT8 file: the most accurate bundled model, 4-8x slower than default",
+                 "INT8 file: the most accurate on clean faces, 4-8x slower than default and "
+                 "less robust to blur, noise and low resolution",
                  metadata="accurate.json"),
 ):
     BUNDLED.add(_m.name, _m)
