@@ -45,8 +45,8 @@ class BundledModel:
             raise CheckpointError(
                 f"bundled model {self.name!r} ships as an INT8 ONNX file only, so it runs with "
                 "--backend auto or onnx, not torch (nor Grad-CAM, export or fine-tuning); its "
-                "float checkpoint is rebuilt from the repository with the command in "
-                "MODEL_CARD_ACCURATE.md")
+                f"float checkpoint is rebuilt from the repository with the command in "
+                f"MODEL_CARD_{self.name.upper()}.md")
         path = WEIGHTS_DIR / (self.onnx if use_onnx else self.checkpoint)
         if not path.is_file():
             raise CheckpointError(f"bundled model {self.name!r} is missing from this install "
