@@ -21,12 +21,12 @@ SHARED_FIELDS = ("input_size", "in_chans", "mean", "std", "interpolation", "labe
 
 
 def _check_compatible(files: Sequence[Path], metas: Sequence) -> None:
+    for f, m in zip(files, metas, strict=True):
+        if m.model == "mean_ensemble":
+            raise CheckpointError(f"{str(f)!r} is already a merged ensemble; merge its original "
+                                  "members instead")
     first, ref = files[0], metas[0]
     for f, m in zip(files[1:], metas[1:], strict=True):
-        if m.model == "mean_ensemble" or ref.model == "mean_ensemble":
-            bad = f if m.model == "mean_ensemble" else first
-            raise CheckpointError(f"{str(bad)!r} is already a merged ensemble; merge its original "
-                                  "members instead")
         for name in SHARED_FIELDS:
             a, b = getattr(ref.info, name), getattr(m.info, name)
             if _norm(a) != _norm(b):
