@@ -311,10 +311,18 @@ def _write(path: Path, fingerprint: str, views_digest: str, logits: torch.Tensor
 
 
 def _extension(cfg: TrainConfig, prefixes: dict[str, int], digest: str, total: int,
-               views: torch.Tensor, log_fn=None) -> tuple[int, torch.Tensor] | None:
+               views: torch.Tensor, log_fn=None, *, place_all=None,
+               device: torch.device | None = None) -> tuple[int, torch.Tensor] | None:
     """(m, stored mean logits) when ``distill.cache_extends`` is a finished cache of these very
     views made by the first m (< all) of the run's teachers, whose fingerprint is
-    ``prefix_fingerprints[m - 1]``; None otherwise (said once)."""
+    ``prefix_fingerprints[m - 1]``; None otherwise (said once).
+
+    A base whose fingerprint is not one of this machine's (made on another kind of CPU by a
+    ferkit whose fingerprint hashed resized pixels, like the caches committed before
+    2026-12-01) is checked by content, as ``distill.cache_from`` is: ``place_all()`` gives the
+    run's teachers, which then run on ``PROBE_VIEWS`` of this machine's views, and the first m
+    whose mean matches the stored logits within ``PROBE_LOGIT_TOL`` are taken as its makers
+    (``_prefix_by_content``)."""
     if not cfg.distill.cache_extends:
         return None
     base = Path(cfg.distill.cache_extends)
@@ -326,10 +334,45 @@ def _extension(cfg: TrainConfig, prefixes: dict[str, int], digest: str, total: i
             log_fn(f"teacher cache: extending {base} (teachers 1-{m}) with "
                    f"{len(cfg.distill.teachers) - m} more teacher(s)")
         return m, torch.from_numpy(stored[2])
+    why = None
+    if stored is not None and stored[0] not in prefixes and len(stored[2]) == total \
+            and place_all is not None:
+        found = _prefix_by_content(stored, place_all(), views, device or torch.device("cpu"))
+        if found is not None:
+            m, diff = found
+            (log_fn or log.warning)(
+                f"teacher cache: extending {base} (teachers 1-{m}) with "
+                f"{len(cfg.distill.teachers) - m} more teacher(s): it carries another "
+                f"fingerprint (another CPU or an older ferkit), but the mean of the first {m} "
+                f"teachers on {PROBE_VIEWS} of this machine's views matches its logits (max "
+                f"|difference| {diff:.3f} <= {PROBE_LOGIT_TOL})")
+            return m, torch.from_numpy(stored[2])
+        why = (f"its logits are not the mean of any first teachers of distill.teachers on "
+               f"these views (checked on {PROBE_VIEWS} of them)")
     (log_fn or log.warning)(_mismatch("cache_extends", base, stored, digest, total,
                                       "made by teachers that are not the first of "
-                                      "distill.teachers") + "; running every teacher")
+                                      "distill.teachers", why=why) + "; running every teacher")
     return None
+
+
+def _prefix_by_content(stored, placed: tuple[list, bool], views: torch.Tensor,
+                       device: torch.device) -> tuple[int, float] | None:
+    """(m, max |difference|) for the largest m < all whose teachers' mean on the probe views is
+    the stored logits within ``PROBE_LOGIT_TOL``; None when no prefix is. Each teacher runs
+    once on the probe views (64 of them: seconds), and the prefix means are running sums."""
+    idx = _probe_index(len(views))
+    probe = views[torch.from_numpy(idx)]
+    want = torch.from_numpy(stored[2][idx]).float()
+    running, best = None, None
+    for m, teacher in enumerate(placed[0][:-1], 1):
+        out = teacher_outputs([teacher], probe, device, placed[1]).float()
+        if out.shape != want.shape:
+            return None  # another label set
+        running = out if running is None else running + out
+        diff = float((running / m - want).abs().max())
+        if diff <= PROBE_LOGIT_TOL:
+            best = (m, diff)
+    return best
 
 
 def _mismatch(key: str, path: Path, stored, digest: str, total: int,
@@ -406,7 +449,15 @@ def load_or_build(cfg: TrainConfig, run_dir: Path, train_split, data_fingerprint
         (log_fn or log.warning)(_mismatch("cache_from", sources[-1], stored, digest, total,
                                           why=probed) + f"; building {path}")
     # only a cache that has to be (re)computed needs the teachers' weights (already checked)
-    extension = _extension(cfg, prefixes, digest, total, views, log_fn)
+    def place_all():
+        nonlocal everyone
+        if everyone is None:
+            everyone = place_teachers(cfg.distill.runtime, cfg.distill.teachers,
+                                      load_frozen(files), device, cfg.trainer.channels_last)
+        return everyone
+
+    extension = _extension(cfg, prefixes, digest, total, views, log_fn, place_all=place_all,
+                           device=device)
     first = extension[0] if extension else 0  # teachers [first:] run; the rest are stored
     if everyone is not None:
         teachers, channels_last = everyone[0][first:], everyone[1]
