@@ -32,8 +32,9 @@ or SIGTERM continues from there instead of from zero (Ctrl-C and SIGTERM also sa
 the stop message names the kept file). A finished cache committed with the code
 (``distill.cache_from``) is reused read-only under the same checks. A teacher added to an
 ensemble whose cache exists (``distill.cache_extends``) runs alone: its logits are averaged into
-the stored mean (a base from another CPU is checked by content, as ``cache_from`` is). On a CPU the teachers run in ONNX Runtime (``distill.runtime``,
-``ferkit.train.teachers``), 2.5-4.9x faster than torch for these networks.
+the stored mean (a base from another CPU is checked by content, as ``cache_from`` is). On a
+CPU the teachers run in ONNX Runtime (``distill.runtime``, ``ferkit.train.teachers``), 2.5-4.9x
+faster than torch for these networks.
 """
 
 from __future__ import annotations
