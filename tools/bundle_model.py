@@ -34,9 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-onnx", action="store_true", help="ship the checkpoint only")
     ap.add_argument("--onnx-only", action="store_true",
                     help="ship the INT8 file and NAME.json, not the float checkpoint")
+    ap.add_argument("--metrics", metavar="REPORT",
+                    help="a 'ferkit evaluate' report.json of CHECKPOINT (one checkpoint): its "
+                         "figures become the bundled file's metrics (for a soup, which has none)")
     args = ap.parse_args(argv)
     if args.no_onnx and args.onnx_only:
         ap.error("--no-onnx and --onnx-only exclude each other")
+    measured = _measured_metrics(args.metrics, args.checkpoint) if args.metrics else None
 
     import tempfile
 
@@ -55,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         state = {k: (v.float() if v.is_floating_point() else v)
                  for k, v in model.state_dict().items()}
         meta.extra = {k: v for k, v in meta.extra.items() if k not in ("stored_dtype", "fp16_of")}
+        if measured is not None:
+            meta.metrics = measured
         meta.extra["bundled_from"] = [Path(c).name for c in args.checkpoint] if len(
             args.checkpoint) > 1 else Path(source).name
         where = Path(tmp) if args.onnx_only else WEIGHTS
@@ -69,6 +75,36 @@ def main(argv: list[str] | None = None) -> int:
             export_model(str(ckpt), "onnx-int8", out, calibration=args.calibration)
             print(f"→ {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0
+
+
+def _measured_metrics(report: str, checkpoints: list[str]) -> dict:
+    """The figures of an evaluation report, if it measured exactly this checkpoint file.
+
+    A soup leaves training with no metrics (it was never validated as itself); the bundled file
+    should still carry what was measured of it, and only that: the report's file digest must be
+    the checkpoint's, so a report of another file cannot be pinned on it.
+    """
+    import json
+
+    from ferkit.io import file_sha256
+
+    if len(checkpoints) != 1:
+        raise SystemExit("--metrics: give one checkpoint (a merged ensemble is measured after)")
+    try:
+        rep = json.loads(Path(report).read_text())
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"--metrics {report!r}: not a readable report.json ({e})") from None
+    digest = file_sha256(Path(checkpoints[0]))[:16]
+    if rep.get("checkpoint_fingerprint") != digest:
+        raise SystemExit(f"--metrics {report!r}: it evaluated another file (digest "
+                         f"{rep.get('checkpoint_fingerprint')!r}, {checkpoints[0]!r} is "
+                         f"{digest!r}); run 'ferkit evaluate --model {checkpoints[0]} ...' "
+                         "and pass its report")
+    split = rep.get("split", "val")
+    return {f"{split}_acc": rep["accuracy"], f"{split}_macro_f1": rep["macro_f1"],
+            f"{split}_ece": rep["ece"], f"{split}_nll": rep["nll"], "tta": rep["tta"],
+            "num_samples": rep["num_samples"], "measured_by": "ferkit evaluate",
+            "data_fingerprint": rep.get("data_fingerprint", "")}
 
 
 if __name__ == "__main__":

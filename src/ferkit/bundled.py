@@ -58,7 +58,9 @@ BUNDLED: Registry[BundledModel] = Registry("bundled model")
 for _m in (
     BundledModel("default", "default.safetensors", "default.int8.onnx",
                  "EfficientNet-Lite1 at 88 px (ImageNet init), distilled from an ensemble of "
-                 "six FER2013 teachers (five EfficientNet-Lites, one VGG)"),
+                 "six FER2013 teachers (five EfficientNet-Lites, one VGG), weight-souped with "
+                 "its fine-tune on eleven teachers with camera changes (more robust to blur, "
+                 "noise and low resolution)"),
     BundledModel("fast", "fast.safetensors", "fast.int8.onnx",
                  "EfficientNet-Lite0 at 64 px, distilled from an ensemble of three FER2013 "
                  "teachers"),

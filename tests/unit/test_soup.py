@@ -63,6 +63,8 @@ def test_a_weighted_soup_is_the_weighted_mean_of_every_float_tensor(pair, tmp_pa
     assert meta.data_fingerprint == "fp"
     assert [i["weight"] for i in meta.extra["soup"]] == [0.75, 0.25]
     assert all(len(i["sha256"]) == 64 for i in meta.extra["soup"])
+    # each ingredient's own measurement travels with the soup (its provenance)
+    assert [i["metrics"] for i in meta.extra["soup"]] == [{"val_acc": 0.5}] * 2
     model, _ = load_model(result.path)  # loads as the registered network
     assert model(torch.rand(2, 1, 16, 16)).shape == (2, 7)
 

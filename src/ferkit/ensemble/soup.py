@@ -113,7 +113,8 @@ def make_soup(checkpoints: list[str], output: str | Path,
     """Write the soup of ``checkpoints`` to ``output`` (.safetensors, atomically). Its metadata
     is the first ingredient's minus that run's metrics and history (the soup is not measured
     yet: ``ferkit evaluate`` it), with the temperature the weighted mean of the ingredients' and
-    the ingredients (file, sha256, weight) under ``extra['soup']``."""
+    the ingredients (file, sha256, weight, and each one's seed, final metrics and epoch count, so
+    the soup keeps its provenance) under ``extra['soup']``."""
     import dataclasses
 
     from ferkit.checkpoint import save_checkpoint
@@ -130,8 +131,9 @@ def make_soup(checkpoints: list[str], output: str | Path,
         temperature=float(sum(m.temperature * wi for m, wi in zip(metas, w, strict=True))),
         data_fingerprint=metas[0].data_fingerprint if len(fingerprints) == 1 else "",
         extra={**metas[0].extra, "soup": [
-            {"file": str(c), "sha256": file_sha256(f), "weight": wi}
-            for c, f, wi in zip(checkpoints, files, w, strict=True)]})
+            {"file": str(c), "sha256": file_sha256(f), "weight": wi, "seed": m.seed,
+             "metrics": dict(m.metrics), "epochs": len(m.history)}
+            for c, f, wi, m in zip(checkpoints, files, w, metas, strict=True)]})
     out.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(out, state, meta)
     return SoupResult(out, meta.model, [str(c) for c in checkpoints], w, len(state))
