@@ -15,6 +15,12 @@ the float checkpoint (for models whose float weights would break the package's 3
     python tools/bundle_model.py accurate stages/teacher_lite2_112.fp16.safetensors \
         stages/teacher_lite1_112.fp16.safetensors stages/teacher_lite0_112_long.fp16.safetensors \
         --calibration ../shared/data/fer2013 --onnx-only
+
+A weight soup (``ferkit soup``) leaves with no metrics of its own; ``--metrics`` writes what
+``ferkit evaluate`` measured of that very file (its digest is checked) into the bundled metadata:
+
+    python tools/bundle_model.py default soup.safetensors --calibration ../shared/data/fer2013 \
+        --metrics eval_soup/report.json
 """
 
 from __future__ import annotations
