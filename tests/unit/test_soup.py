@@ -17,11 +17,11 @@ from ferkit.types import EMOTIONS
 
 
 def _save(path: Path, model, *, labels=EMOTIONS, temperature=1.0, half=False,
-          name="tinycnn_test", kwargs=None) -> Path:
+          name="tinycnn_test", kwargs=None, extra=None) -> Path:
     info = dataclasses.replace(model.ferkit_info, labels=tuple(labels))
     meta = CheckpointMeta(model=name, info=info, model_kwargs=kwargs or {"input_size": 16},
                           num_classes=len(labels), temperature=temperature,
-                          metrics={"val_acc": 0.5}, data_fingerprint="fp")
+                          metrics={"val_acc": 0.5}, data_fingerprint="fp", extra=extra or {})
     state = model.state_dict()
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
@@ -41,7 +41,9 @@ def _tiny(seed: int, input_size: int = 16):
 
 @pytest.fixture()
 def pair(tmp_path) -> tuple[Path, Path]:
-    return (_save(tmp_path / "a.safetensors", _tiny(0), temperature=1.2),
+    return (_save(tmp_path / "a.safetensors", _tiny(0), temperature=1.2,
+                  extra={"stored_dtype": "float16", "fp16_of": "run/best.safetensors",
+                         "data_path": "fer2013"}),
             _save(tmp_path / "b.safetensors", _tiny(1), temperature=1.6, half=True))
 
 
@@ -65,6 +67,9 @@ def test_a_weighted_soup_is_the_weighted_mean_of_every_float_tensor(pair, tmp_pa
     assert all(len(i["sha256"]) == 64 for i in meta.extra["soup"])
     # each ingredient's own measurement travels with the soup (its provenance)
     assert [i["metrics"] for i in meta.extra["soup"]] == [{"val_acc": 0.5}] * 2
+    # a float32 soup is not the float16 copy its first ingredient was; the data notes stay
+    assert "stored_dtype" not in meta.extra and "fp16_of" not in meta.extra
+    assert meta.extra["data_path"] == "fer2013"
     model, _ = load_model(result.path)  # loads as the registered network
     assert model(torch.rand(2, 1, 16, 16)).shape == (2, 7)
 

@@ -130,7 +130,9 @@ def make_soup(checkpoints: list[str], output: str | Path,
         metas[0], metrics={}, history=[], seed=None, git_commit="",
         temperature=float(sum(m.temperature * wi for m, wi in zip(metas, w, strict=True))),
         data_fingerprint=metas[0].data_fingerprint if len(fingerprints) == 1 else "",
-        extra={**metas[0].extra, "soup": [
+        # the first file's storage notes (a float16 copy of some run) describe it, not the soup
+        extra={**{k: v for k, v in metas[0].extra.items() if k not in ("stored_dtype", "fp16_of")},
+               "soup": [
             {"file": str(c), "sha256": file_sha256(f), "weight": wi, "seed": m.seed,
              "metrics": dict(m.metrics), "epochs": len(m.history)}
             for c, f, wi, m in zip(checkpoints, files, w, metas, strict=True)]})
