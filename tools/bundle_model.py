@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import tempfile
 
-    from ferkit.checkpoint import load_model, save_checkpoint
+    from ferkit.checkpoint import load_model, save_checkpoint, without_storage_notes
     from ferkit.export import export_model
     from ferkit.io import atomic_write_json
 
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         model, meta = load_model(source)
         state = {k: (v.float() if v.is_floating_point() else v)
                  for k, v in model.state_dict().items()}
-        meta.extra = {k: v for k, v in meta.extra.items() if k not in ("stored_dtype", "fp16_of")}
+        meta.extra = without_storage_notes(meta.extra)
         if measured is not None:
             meta.metrics = measured
         meta.extra["bundled_from"] = [Path(c).name for c in args.checkpoint] if len(
@@ -92,7 +92,7 @@ def _measured_metrics(report: str, checkpoints: list[str]) -> dict:
     """
     import json
 
-    from ferkit.io import file_sha256
+    from ferkit.eval.report import file_digest
 
     if len(checkpoints) != 1:
         raise SystemExit("--metrics: give one checkpoint (a merged ensemble is measured after)")
@@ -100,7 +100,7 @@ def _measured_metrics(report: str, checkpoints: list[str]) -> dict:
         rep = json.loads(Path(report).read_text())
     except (OSError, ValueError) as e:
         raise SystemExit(f"--metrics {report!r}: not a readable report.json ({e})") from None
-    digest = file_sha256(Path(checkpoints[0]))[:16]
+    digest = file_digest(Path(checkpoints[0]))
     if rep.get("checkpoint_fingerprint") != digest:
         raise SystemExit(f"--metrics {report!r}: it evaluated another file (digest "
                          f"{rep.get('checkpoint_fingerprint')!r}, {checkpoints[0]!r} is "

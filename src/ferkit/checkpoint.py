@@ -25,6 +25,14 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 FORMAT_VERSION = 1
+# ``tools/fp16_checkpoint.py`` notes that a file is a float16 copy of some run. They describe that
+# file only: whatever is derived from it in float32 (a soup, a bundled model) must drop them.
+STORAGE_NOTES = ("stored_dtype", "fp16_of")
+
+
+def without_storage_notes(extra: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` minus the float16-copy notes (``STORAGE_NOTES``) of the file it was read from."""
+    return {k: v for k, v in extra.items() if k not in STORAGE_NOTES}
 
 
 @dataclass

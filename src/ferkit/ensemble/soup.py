@@ -117,7 +117,7 @@ def make_soup(checkpoints: list[str], output: str | Path,
     the soup keeps its provenance) under ``extra['soup']``."""
     import dataclasses
 
-    from ferkit.checkpoint import save_checkpoint
+    from ferkit.checkpoint import save_checkpoint, without_storage_notes
     from ferkit.io import file_sha256
 
     out = Path(output)
@@ -126,16 +126,14 @@ def make_soup(checkpoints: list[str], output: str | Path,
                           "in .safetensors")
     state, metas, w, files = soup_state(checkpoints, weights)
     fingerprints = {m.data_fingerprint for m in metas}
+    ingredients = [{"file": str(c), "sha256": file_sha256(f), "weight": wi, "seed": m.seed,
+                    "metrics": dict(m.metrics), "epochs": len(m.history)}
+                   for c, f, wi, m in zip(checkpoints, files, w, metas, strict=True)]
     meta = dataclasses.replace(
         metas[0], metrics={}, history=[], seed=None, git_commit="",
         temperature=float(sum(m.temperature * wi for m, wi in zip(metas, w, strict=True))),
         data_fingerprint=metas[0].data_fingerprint if len(fingerprints) == 1 else "",
-        # the first file's storage notes (a float16 copy of some run) describe it, not the soup
-        extra={**{k: v for k, v in metas[0].extra.items() if k not in ("stored_dtype", "fp16_of")},
-               "soup": [
-            {"file": str(c), "sha256": file_sha256(f), "weight": wi, "seed": m.seed,
-             "metrics": dict(m.metrics), "epochs": len(m.history)}
-            for c, f, wi, m in zip(checkpoints, files, w, metas, strict=True)]})
+        extra={**without_storage_notes(metas[0].extra), "soup": ingredients})
     out.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(out, state, meta)
     return SoupResult(out, meta.model, [str(c) for c in checkpoints], w, len(state))

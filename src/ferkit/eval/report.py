@@ -102,7 +102,8 @@ def _progress_fn(total: int, enabled: bool):
     return bar, (lambda n: bar.advance(task, n))
 
 
-def _file_digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
+    """A report's ``checkpoint_fingerprint``: who pins a report on a file compares with this."""
     from ferkit.io import file_sha256
 
     return file_sha256(path)[:16]
@@ -176,7 +177,7 @@ def evaluate(checkpoint: str | os.PathLike[str], data: Any, split: str | None = 
         split=split, tta=tta, shift=shift, data_fingerprint=dataset.fingerprint, source=source,
         data_format=dataset.format, dropped=match.dropped,
         label_map={k: v for k, v in match.mapping.items() if k != v},
-        checkpoint_fingerprint=_file_digest(Path(checkpoint)))
+        checkpoint_fingerprint=file_digest(Path(checkpoint)))
     if output is not None:
         report = write_report(report, logits, y_plot, Path(output))
         if tsne:
