@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ferkit.bundled import WEIGHTS_DIR
 from ferkit.checkpoint import read_meta
 from ferkit.data.synthetic import make_ferplus, make_folder_dataset
 
@@ -111,7 +112,9 @@ def test_default_training_fine_tunes_the_bundled_model(cli, pain, tmp_path):
     meta = read_meta(tmp_path / "r" / "best.safetensors")
     assert meta.model == "efficientnet_lite1" and meta.labels == ("happy", "pain")
     assert meta.config["model"]["init_from"] == "default"
-    assert meta.model_kwargs["input_size"] == 88
+    # the fine-tune keeps the bundled network's input size, whatever size ships as the default
+    bundled = read_meta(WEIGHTS_DIR / "default.safetensors")
+    assert meta.model_kwargs["input_size"] == bundled.model_kwargs["input_size"]
 
 
 def test_bundled_names_in_export_ensemble_explain_and_distill(cli, tmp_path, monkeypatch):
