@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ferkit.bundled import WEIGHTS_DIR
+from ferkit.bundled import resolve_model
 from ferkit.checkpoint import read_meta
 from ferkit.data.synthetic import make_ferplus, make_folder_dataset
 
@@ -113,7 +113,7 @@ def test_default_training_fine_tunes_the_bundled_model(cli, pain, tmp_path):
     assert meta.model == "efficientnet_lite1" and meta.labels == ("happy", "pain")
     assert meta.config["model"]["init_from"] == "default"
     # the fine-tune keeps the bundled network's input size, whatever size ships as the default
-    bundled = read_meta(WEIGHTS_DIR / "default.safetensors")
+    bundled = read_meta(resolve_model("default", backend="torch"))
     assert meta.model_kwargs["input_size"] == bundled.model_kwargs["input_size"]
 
 
