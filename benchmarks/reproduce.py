@@ -103,8 +103,8 @@ ROWS: tuple[Row, ...] = (
         note="ferkit's default model until 2026-11-30 (configs/default_lite0_64*.yaml): "
              "EfficientNet-Lite0 ImageNet fine-tuned at 64 px with AdamW/one-cycle then cosine "
              "stages — ferkit's variant, not Singh et al.'s SGD recipe. Since 2026-11-30 the "
-             "default is an EfficientNet-Lite1 88 px distilled from five teachers "
-             "(MODEL_CARD.md)."),
+             "default is a distilled EfficientNet-Lite: Lite1 at 88 px until 2026-12-02, "
+             "since then Lite0 at 112 px from eleven teachers (MODEL_CARD.md)."),
     Row("ensemble", "7 Ensembles of the short-run members above", "Bokányi ≈69% (8 models, "
         "simple average); Pramerdorfer 75.2%; RMN+6 76.82% (FER2013 test)", "(members)",
         "members trained fully", kind="ensemble",

@@ -57,10 +57,10 @@ class BundledModel:
 BUNDLED: Registry[BundledModel] = Registry("bundled model")
 for _m in (
     BundledModel("default", "default.safetensors", "default.int8.onnx",
-                 "EfficientNet-Lite1 at 88 px (ImageNet init), distilled from an ensemble of "
-                 "six FER2013 teachers (five EfficientNet-Lites, one VGG), weight-souped with "
-                 "its fine-tune on eleven teachers with camera changes (more robust to blur, "
-                 "noise and low resolution)"),
+                 "EfficientNet-Lite0 at 112 px (from ImageNet via a FER2013 teacher), "
+                 "distilled from an ensemble of eleven FER2013 teachers (eight "
+                 "EfficientNet-Lites, three VGGs) with camera changes (blur, noise, JPEG, low "
+                 "resolution)"),
     BundledModel("fast", "fast.safetensors", "fast.int8.onnx",
                  "EfficientNet-Lite0 at 64 px, distilled from an ensemble of three FER2013 "
                  "teachers"),

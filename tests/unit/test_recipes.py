@@ -35,8 +35,12 @@ def test_config_by_name_or_path():
 
 
 def test_default_recipe_fine_tunes_the_bundled_model():
+    from ferkit.bundled import resolve_model
+    from ferkit.checkpoint import read_meta
+
     cfg = load_train_config(DEFAULT_RECIPE, ["data.path=x"])
-    assert cfg.model.init_from == "default" and cfg.model.name == "efficientnet_lite1"
+    shipped = read_meta(resolve_model("default", "torch")).model
+    assert cfg.model.init_from == "default" and cfg.model.name == shipped
 
 
 def test_configs_cli_one_line_each(cli):

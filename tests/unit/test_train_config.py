@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ferkit.errors import ConfigError, UnknownNameError
+from ferkit.errors import CheckpointError, ConfigError, UnknownNameError
 from ferkit.models import MODELS
 from ferkit.recipes import NOT_RECIPES, list_recipes
 from ferkit.train import TrainConfig, load_train_config
@@ -138,3 +138,24 @@ def test_student_augment_needs_teachers():
     aug = cfg.distill.student_augment_config()
     assert aug.downscale == 0.3 and aug.noise_std == (0.0, 0.1) and aug.hflip == 0.0
     assert load_train_config(None, []).distill.student_augment_config() is None
+
+
+def test_from_init_builds_the_network_the_bundled_model_holds():
+    from ferkit.bundled import resolve_model
+    from ferkit.checkpoint import read_meta
+
+    for name in ("default", "fast"):
+        cfg = load_train_config("finetune_default", [f"model.init_from={name}"])
+        assert cfg.model.name == read_meta(resolve_model(name, "torch")).model
+    assert load_train_config("finetune_default").model.init_from == "default"
+
+
+def test_from_init_needs_an_init_from():
+    with pytest.raises(ConfigError, match=r"model\.name='from_init' needs model\.init_from"):
+        load_train_config(None, ["model.name=from_init"])
+
+
+def test_from_init_names_a_missing_checkpoint(tmp_path):
+    with pytest.raises(CheckpointError, match="nope.safetensors.*does not exist"):
+        load_train_config(None, ["model.name=from_init",
+                                 f"model.init_from={tmp_path / 'nope.safetensors'}"])

@@ -12,10 +12,17 @@ from typing import Any, Literal
 from ferkit.config import check_range, load_config
 from ferkit.errors import ConfigError
 
+#: ``model.name`` that means "the network model.init_from holds"
+FROM_INIT = "from_init"
+
 
 @dataclass
 class ModelConfig:
-    """Which registered model to build; ``kwargs`` go to its builder unchanged."""
+    """Which registered model to build; ``kwargs`` go to its builder unchanged.
+
+    ``name: from_init`` builds whatever network ``init_from`` holds (its builder options too), so a
+    recipe that fine-tunes a bundled model (``finetune_default``) follows the model that ships
+    instead of naming an architecture that a later release may replace."""
 
     name: str = "tinycnn_test"
     kwargs: dict[str, Any] = field(default_factory=dict)
@@ -361,6 +368,19 @@ class TrainConfig:
                               f"one image, but {which} builds samples from several images or "
                               "crops; turn it off or use distill.cache=false")
 
+    def resolve_from_init(self) -> None:
+        """``model.name: from_init`` → the model ``model.init_from`` holds (read from its metadata
+        only; the weights load when training starts)."""
+        if self.model.name != FROM_INIT:
+            return
+        if not self.model.init_from:
+            raise ConfigError(f"config value model.name={FROM_INIT!r} needs model.init_from (a "
+                              "checkpoint or a bundled model name such as default or fast)")
+        from ferkit.bundled import resolve_model
+        from ferkit.checkpoint import read_meta
+
+        self.model.name = read_meta(resolve_model(self.model.init_from, "torch")).model
+
     def validate_names(self) -> None:
         """Check registry names (model, optimizer, scheduler) with did-you-mean errors."""
         from ferkit.models import MODELS
@@ -393,6 +413,7 @@ def load_train_config(path: str | Path | None = None, overrides: list[str] | tup
     data = deep_merge(data, base)
     data = deep_merge(data, parse_overrides(list(overrides)))
     cfg = from_dict(TrainConfig, data)
+    cfg.resolve_from_init()
     cfg.validate_names()
     return cfg
 
