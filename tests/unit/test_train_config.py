@@ -150,6 +150,16 @@ def test_from_init_builds_the_network_the_bundled_model_holds():
     assert load_train_config("finetune_default").model.init_from == "default"
 
 
+def test_from_init_resolves_for_python_callers_too():
+    from ferkit.bundled import resolve_model
+    from ferkit.checkpoint import read_meta
+    from ferkit.train.config import ModelConfig
+
+    cfg = TrainConfig(model=ModelConfig(name="from_init", init_from="fast"))
+    cfg.validate_names()  # what train() runs first
+    assert cfg.model.name == read_meta(resolve_model("fast", "torch")).model
+
+
 def test_from_init_needs_an_init_from():
     with pytest.raises(ConfigError, match=r"model\.name='from_init' needs model\.init_from"):
         load_train_config(None, ["model.name=from_init"])

@@ -382,8 +382,11 @@ class TrainConfig:
         self.model.name = read_meta(resolve_model(self.model.init_from, "torch")).model
 
     def validate_names(self) -> None:
-        """Check registry names (model, optimizer, scheduler) with did-you-mean errors."""
+        """Check registry names (model, optimizer, scheduler) with did-you-mean errors, after
+        resolving ``model.name: from_init`` (so Python callers of ``train`` get it too)."""
         from ferkit.models import MODELS
+
+        self.resolve_from_init()
         from ferkit.train.optim import OPTIMIZERS, SCHEDULERS
 
         MODELS.get(self.model.name)
@@ -413,7 +416,6 @@ def load_train_config(path: str | Path | None = None, overrides: list[str] | tup
     data = deep_merge(data, base)
     data = deep_merge(data, parse_overrides(list(overrides)))
     cfg = from_dict(TrainConfig, data)
-    cfg.resolve_from_init()
     cfg.validate_names()
     return cfg
 
