@@ -79,3 +79,20 @@ def blob_detector():
     """Name of the registered test detector (see ``_register_blob_detector``)."""
     _register_blob_detector()
     return "test-blobs"
+
+
+def _load_tool(name: str):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def load_tool():
+    """``load_tool(name)``: a script in ``tools/`` (not a package) imported as a module."""
+    return _load_tool

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -10,15 +9,10 @@ import pytest
 
 from ferkit.io import file_sha256
 
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "bundle_model.py"
-
 
 @pytest.fixture(scope="module")
-def tool():
-    spec = importlib.util.spec_from_file_location("bundle_model", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool("bundle_model")
 
 
 def _report(path: Path, digest: str) -> Path:
