@@ -24,12 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-
 
 def _images(split: Path) -> dict[str, list[Path]]:
-    """``{class: sorted image paths}`` of a class-per-folder split."""
-    return {d.name: sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    """``{class: sorted image paths}`` of a class-per-folder split (the files ferkit's loaders
+    treat as images)."""
+    from ferkit.data.decode import IMAGE_EXTENSIONS
+
+    return {d.name: sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
             for d in sorted(split.iterdir()) if d.is_dir()}
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ferkit.bundled import resolve_model
+from ferkit.bundled import bundled_summary
 from ferkit.checkpoint import read_meta
 from ferkit.data.synthetic import make_ferplus, make_folder_dataset
 
@@ -113,9 +113,9 @@ def test_default_training_fine_tunes_the_bundled_model(cli, pain, tmp_path):
     assert meta.labels == ("happy", "pain")
     assert meta.config["model"]["init_from"] == "default"
     # the fine-tune keeps the bundled network and its input size, whatever ships as the default
-    bundled = read_meta(resolve_model("default", backend="torch"))
-    assert meta.model == bundled.model and meta.config["model"]["name"] == bundled.model
-    assert meta.model_kwargs["input_size"] == bundled.model_kwargs["input_size"]
+    bundled = bundled_summary("default")
+    assert meta.model == bundled["model"] and meta.config["model"]["name"] == bundled["model"]
+    assert meta.model_kwargs["input_size"] == bundled["input_size"]
 
 
 def test_bundled_names_in_export_ensemble_explain_and_distill(cli, tmp_path, monkeypatch):

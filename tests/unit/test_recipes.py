@@ -35,11 +35,10 @@ def test_config_by_name_or_path():
 
 
 def test_default_recipe_fine_tunes_the_bundled_model():
-    from ferkit.bundled import resolve_model
-    from ferkit.checkpoint import read_meta
+    from ferkit.bundled import bundled_summary
 
     cfg = load_train_config(DEFAULT_RECIPE, ["data.path=x"])
-    shipped = read_meta(resolve_model("default", "torch")).model
+    shipped = bundled_summary("default")["model"]
     assert cfg.model.init_from == "default" and cfg.model.name == shipped
 
 

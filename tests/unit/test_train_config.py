@@ -141,23 +141,21 @@ def test_student_augment_needs_teachers():
 
 
 def test_from_init_builds_the_network_the_bundled_model_holds():
-    from ferkit.bundled import resolve_model
-    from ferkit.checkpoint import read_meta
+    from ferkit.bundled import bundled_summary
 
     for name in ("default", "fast"):
         cfg = load_train_config("finetune_default", [f"model.init_from={name}"])
-        assert cfg.model.name == read_meta(resolve_model(name, "torch")).model
+        assert cfg.model.name == bundled_summary(name)["model"]
     assert load_train_config("finetune_default").model.init_from == "default"
 
 
 def test_from_init_resolves_for_python_callers_too():
-    from ferkit.bundled import resolve_model
-    from ferkit.checkpoint import read_meta
+    from ferkit.bundled import bundled_summary
     from ferkit.train.config import ModelConfig
 
     cfg = TrainConfig(model=ModelConfig(name="from_init", init_from="fast"))
     cfg.validate_names()  # what train() runs first
-    assert cfg.model.name == read_meta(resolve_model("fast", "torch")).model
+    assert cfg.model.name == bundled_summary("fast")["model"]
 
 
 def test_from_init_needs_an_init_from():
