@@ -46,7 +46,8 @@ def fmt_pct(x: float | None) -> str:
 def report_section(rep: dict) -> list[str]:
     labels = rep["labels"]
     evaluated = Path(rep.get("checkpoint") or "?").name
-    lines = [f"### `{evaluated}` · {rep['split']} split, TTA `{rep['tta']}` "
+    data = Path(rep["data"]).name if rep.get("data") else "?"
+    lines = [f"### `{evaluated}` on `{data}` · {rep['split']} split, TTA `{rep['tta']}` "
              f"({rep['num_samples']} images)", "",
              f"accuracy **{fmt_pct(rep['accuracy'])}** · macro-F1 {fmt_pct(rep['macro_f1'])} · "
              f"balanced accuracy {fmt_pct(rep['balanced_accuracy'])} · ECE "
@@ -96,6 +97,56 @@ def load_meta(path: str):
     if Path(path).suffix == ".json":
         return CheckpointMeta.from_dict(json.loads(Path(path).read_text())), None
     return read_meta(path), Path(path).stat().st_size / 2**20
+
+
+def trained_on_val(meta) -> bool:
+    return meta.extra.get("train_on") == "train+val"
+
+
+def data_line(meta) -> str:
+    """What the model trained on, and so which of the figures below are held out for it."""
+    if trained_on_val(meta):
+        return ("- data: FER2013 official Training split and PublicTest together (this copy: "
+                "28,709 + 3,435 images) in its last training step, so PublicTest is not held out "
+                "for this file: its own PublicTest reading is not a measurement and is not shown; "
+                "the figures below are of related files, each held out for the file it names "
+                "(see Held-out estimates); the held-back PrivateTest is the independent check.")
+    return ("- data: FER2013 official Training split (28,709 images); PublicTest (this copy: "
+            "3,435 images, 154 surprise images missing) used for model selection and "
+            "temperature calibration only — so the PublicTest numbers below are optimistic "
+            "by the selection effect; the held-back PrivateTest is the independent check.")
+
+
+def history_line(hist: list[dict]) -> str:
+    if not any(r.get("val_acc") is not None for r in hist):
+        return (f"- epochs in this checkpoint's history (last stage): {len(hist)}; no validation "
+                "split (trained on it), so the last epoch is the one shipped")
+    best = max(hist, key=lambda r: r.get("val_acc") or 0)["epoch"]
+    return (f"- epochs in this checkpoint's history (last stage, up to the saved best): "
+            f"{len(hist)}; best epoch by val accuracy: {best}")
+
+
+def estimates_section(meta) -> list[str]:
+    """For a model trained on train+val: the held-out figures of other files it carries.
+
+    ``tools/bundle_model.py --heldout`` stores them; each row names the file and data it
+    measured, so a reader can see that no row is a reading of this file.
+    """
+    rows = meta.extra.get("heldout_estimates") or []
+    if not rows:
+        return []
+    lines = ["## Held-out estimates", "",
+             "This file trained on PublicTest, so it has no held-out reading here. These are "
+             "`ferkit evaluate` reports of related files on data each of them never trained on "
+             "(its parent on PublicTest; the same recipe run on train + half A of PublicTest, "
+             "measured on the other half B, `tools/proxy_split.py`):", "",
+             "| file measured | data | split | TTA | images | accuracy | macro-F1 |",
+             "|---|---|---|---|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| `{r['file']}` | `{Path(r['data']).name}` | {r['split']} | {r['tta']} | "
+                     f"{r['num_samples']} | {fmt_pct(r['accuracy'])} | "
+                     f"{fmt_pct(r['macro_f1'])} |")
+    return lines + [""]
 
 
 def members_section(meta) -> list[str]:
@@ -164,15 +215,10 @@ def build(args: argparse.Namespace) -> str:
              f"- ferkit {meta.ferkit_version}, git commit `{meta.git_commit}`, seed "
              f"{meta.seed if meta.seed is not None else '— (a soup of seeded runs: see Soup)'}",
              "", "## Training", "",
-             "- data: FER2013 official Training split (28,709 images); PublicTest (this copy: "
-             "3,435 images, 154 surprise images missing) used for model selection and "
-             "temperature calibration only — so the PublicTest numbers below are optimistic "
-             "by the selection effect; the held-back PrivateTest is the independent check.",
+             data_line(meta),
              f"- data fingerprint `{meta.data_fingerprint}`",
              f"- command: `{args.train_command}`",
-             *([f"- epochs in this checkpoint's history (last stage, up to the saved best): "
-                f"{len(hist)}; best epoch by val accuracy: "
-                f"{max(hist, key=lambda r: r.get('val_acc') or 0)['epoch']}"] if hist else []),
+             *([history_line(hist)] if hist else []),
              *([f"- {recipe_label}: optimizer `{meta.config.get('optimizer')}`, scheduler "
                 f"`{meta.config.get('scheduler')}`, augment `{meta.config.get('augment')}`, "
                 f"loss `{meta.config.get('loss')}`, batch {batch}"] if meta.config else
@@ -180,8 +226,11 @@ def build(args: argparse.Namespace) -> str:
              f"- hardware: {args.hardware}", "",
              *members_section(meta),
              *soup_section(meta),
+             *estimates_section(meta),
              "## Evaluation (FER2013 PublicTest = `val`)", "",
-             "Measured with `ferkit evaluate` (commands below).", ""]
+             "Measured with `ferkit evaluate` (commands below)"
+             + ("; none of these reports is of this file, which trained on PublicTest (see "
+                "Held-out estimates)." if trained_on_val(meta) else "."), ""]
     for cmd in args.eval_command:
         lines.append(f"    {cmd}")
     lines.append("")

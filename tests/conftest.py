@@ -81,11 +81,11 @@ def blob_detector():
     return "test-blobs"
 
 
-def _load_tool(name: str):
+def _load_tool(name: str, folder: str = "tools"):
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "tools" / f"{name}.py"
+    path = Path(__file__).resolve().parents[1] / folder / f"{name}.py"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -94,5 +94,6 @@ def _load_tool(name: str):
 
 @pytest.fixture(scope="session")
 def load_tool():
-    """``load_tool(name)``: a script in ``tools/`` (not a package) imported as a module."""
+    """``load_tool(name, folder="tools")``: a script in ``tools/`` (or ``benchmarks/``; not
+    packages) imported as a module."""
     return _load_tool

@@ -21,6 +21,16 @@ A weight soup (``ferkit soup``) leaves with no metrics of its own; ``--metrics``
 
     python tools/bundle_model.py default soup.safetensors --calibration ../shared/data/fer2013 \
         --metrics eval_soup/report.json
+
+A model whose last step trained on train+val has no held-out split of its own: its PublicTest
+reading is not a measurement. ``--heldout`` records evaluation reports of *other* files that
+are held-out for them (its parent on PublicTest; the same recipe run on a proxy split and
+measured on the unseen half, ``tools/proxy_split.py``) under ``extra["heldout_estimates"]``,
+each naming the file and data it measured, so the bundled file never claims them as its own:
+
+    python tools/bundle_model.py default runs/dt16_full/last.safetensors \
+        --calibration ../shared/data/fer2013 --heldout parent_int8/report.json \
+        --heldout proxy_B_int8/report.json
 """
 
 from __future__ import annotations
@@ -43,10 +53,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--metrics", metavar="REPORT",
                     help="a 'ferkit evaluate' report.json of CHECKPOINT (one checkpoint): its "
                          "figures become the bundled file's metrics (for a soup, which has none)")
+    ap.add_argument("--heldout", metavar="REPORT", action="append", default=[],
+                    help="for a checkpoint trained on train+val: a 'ferkit evaluate' report.json "
+                         "of a related file, held-out for that file (repeatable); recorded as an "
+                         "estimate, not as this file's metrics")
     args = ap.parse_args(argv)
     if args.no_onnx and args.onnx_only:
         ap.error("--no-onnx and --onnx-only exclude each other")
+    if args.metrics and args.heldout:
+        ap.error("--metrics (a report of this very file) and --heldout (reports of other files, "
+                 "for a model trained on val) exclude each other")
     measured = _measured_metrics(args.metrics, args.checkpoint) if args.metrics else None
+    estimates = _heldout_estimates(args.heldout, args.checkpoint) if args.heldout else None
 
     import tempfile
 
@@ -67,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         meta.extra = without_storage_notes(meta.extra)
         if measured is not None:
             meta.metrics = measured
+        if estimates is not None:
+            meta.extra["heldout_estimates"] = estimates
         meta.extra["bundled_from"] = [Path(c).name for c in args.checkpoint] if len(
             args.checkpoint) > 1 else Path(source).name
         where = Path(tmp) if args.onnx_only else WEIGHTS
@@ -111,6 +131,46 @@ def _measured_metrics(report: str, checkpoints: list[str]) -> dict:
             f"{split}_ece": rep["ece"], f"{split}_nll": rep["nll"], "tta": rep["tta"],
             "num_samples": rep["num_samples"], "measured_by": "ferkit evaluate",
             "data_fingerprint": rep.get("data_fingerprint", "")}
+
+
+def _heldout_estimates(reports: list[str], checkpoints: list[str]) -> list[dict]:
+    """Held-out figures of related files, for a checkpoint that trained on its own val split.
+
+    Only a model whose metadata says ``train_on: train+val`` takes them (any other model has a
+    val split of its own: measure it and use ``--metrics``), and a report of the checkpoint
+    itself is refused: it would be a reading of images it trained on.
+    """
+    import json
+
+    from ferkit.checkpoint import read_meta
+    from ferkit.eval.report import file_digest
+
+    if len(checkpoints) != 1:
+        raise SystemExit("--heldout: give one checkpoint")
+    ckpt = Path(checkpoints[0])
+    train_on = read_meta(ckpt).extra.get("train_on", "train")
+    if train_on != "train+val":
+        raise SystemExit(f"--heldout: {ckpt} trained on {train_on!r}, so it has a held-out split "
+                         "of its own; evaluate it there and pass --metrics REPORT instead")
+    digest = file_digest(ckpt)
+    out = []
+    for report in reports:
+        try:
+            rep = json.loads(Path(report).read_text())
+            entry = {"file": Path(rep["checkpoint"]).name,
+                     "checkpoint_fingerprint": rep["checkpoint_fingerprint"],
+                     "data": rep["data"], "data_fingerprint": rep.get("data_fingerprint", ""),
+                     "split": rep["split"], "tta": rep["tta"],
+                     "num_samples": rep["num_samples"], "accuracy": rep["accuracy"],
+                     "macro_f1": rep["macro_f1"], "measured_by": "ferkit evaluate"}
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise SystemExit(f"--heldout {report!r}: not a readable ferkit evaluate report.json "
+                             f"({e})") from None
+        if entry["checkpoint_fingerprint"] == digest:
+            raise SystemExit(f"--heldout {report!r}: it evaluated {ckpt} itself, which trained on "
+                             "that split; pass reports of its parent or of a proxy run instead")
+        out.append(entry)
+    return out
 
 
 if __name__ == "__main__":

@@ -19,7 +19,12 @@ def test_default_model_ships_with_its_metadata():
     assert meta.labels == EMOTIONS
     assert DEFAULT_MODEL.stat().st_size < 20 * 2**20
     assert meta.data_fingerprint and 0.5 < meta.temperature < 2.0
-    assert meta.metrics.get("val_acc", 0) > 0.6  # what was measured of this very file
+    if meta.extra.get("train_on") == "train+val":  # no held-out split of its own: it carries
+        estimates = meta.extra.get("heldout_estimates") or []  # other files' held-out figures
+        assert estimates and all(e["accuracy"] > 0.6 and e["file"] for e in estimates)
+        assert "val_acc" not in meta.metrics  # no PublicTest figure claimed as its own
+    else:
+        assert meta.metrics.get("val_acc", 0) > 0.6  # what was measured of this very file
     # provenance: its own training history, or (a weight soup) each ingredient's seed and metrics
     soup = meta.extra.get("soup") or []
     assert meta.history or (soup and all(i["metrics"].get("val_acc") and i["seed"] is not None
