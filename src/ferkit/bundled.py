@@ -60,7 +60,7 @@ for _m in (
                  "EfficientNet-Lite0 at 112 px (from ImageNet via a FER2013 teacher), "
                  "distilled from an ensemble of eleven FER2013 teachers (eight "
                  "EfficientNet-Lites, three VGGs) with camera changes (blur, noise, JPEG, low "
-                 "resolution)"),
+                 "resolution); its last 2 epochs on FER2013 train + PublicTest"),
     BundledModel("fast", "fast.safetensors", "fast.int8.onnx",
                  "EfficientNet-Lite0 at 64 px, distilled from an ensemble of three FER2013 "
                  "teachers"),
