@@ -138,8 +138,8 @@ def estimates_section(meta) -> list[str]:
     lines = ["## Held-out estimates", "",
              "This file trained on PublicTest, so it has no held-out reading here. These are "
              "`ferkit evaluate` reports of related files on data each of them never trained on "
-             "(its parent on PublicTest; the same recipe run on train + half A of PublicTest, "
-             "measured on the other half B, `tools/proxy_split.py`):", "",
+             "(for example its parent on PublicTest, or the same recipe run on train + half A "
+             "of PublicTest and measured on the other half B, `tools/proxy_split.py`):", "",
              "| file measured | data | split | TTA | images | accuracy | macro-F1 |",
              "|---|---|---|---|---:|---:|---:|"]
     for r in rows:
