@@ -140,6 +140,17 @@ def test_student_augment_needs_teachers():
     assert load_train_config(None, []).distill.student_augment_config() is None
 
 
+def test_view_offset_belongs_to_a_cached_distillation():
+    with pytest.raises(ConfigError, match="view_offset moves the schedule of cached"):
+        load_train_config(None, ["distill.teachers=[default]", "distill.view_offset=8"])
+    with pytest.raises(ConfigError, match="distill.view_offset"):
+        load_train_config(None, ["distill.teachers=[default]", "distill.cache=true",
+                                 "distill.view_offset=-1"])
+    cfg = load_train_config(None, ["distill.teachers=[default]", "distill.cache=true",
+                                   "distill.view_offset=8"])
+    assert cfg.distill.view_offset == 8
+
+
 def test_from_init_builds_the_network_the_bundled_model_holds():
     from ferkit.bundled import bundled_summary
 

@@ -44,3 +44,21 @@ def test_view_shuffle_uses_every_view_before_repeating_one():
         assert sorted(views[:4]) == [0, 1, 2, 3] and sorted(views[4:]) == [0, 1, 2, 3]
     # the second cycle goes through the views in other orders
     assert sum(v[:4] != v[4:] for v in seen.values()) > 40
+
+
+def test_view_shuffle_offset_continues_where_the_parent_stopped():
+    parent, child = ViewShuffle(40, views=8, seed=3), ViewShuffle(40, views=8, seed=3, offset=4)
+    shown: dict[int, list[int]] = {i: [] for i in range(40)}
+    for epoch in range(4):
+        parent.set_epoch(epoch)
+        for item in parent:
+            shown[item // 8].append(item % 8)
+    parent.set_epoch(4)
+    child.set_epoch(0)  # a new run's first epoch is the parent's fifth
+    assert list(child) == list(parent)
+    assert list(ViewShuffle(40, 8, 3, offset=4)) == list(child)  # before any set_epoch too
+    for epoch in range(4):
+        child.set_epoch(epoch)
+        for item in child:
+            shown[item // 8].append(item % 8)
+    assert all(sorted(v) == list(range(8)) for v in shown.values())  # no view twice

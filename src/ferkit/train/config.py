@@ -294,6 +294,10 @@ class DistillConfig:
     # what the teachers guess on the degraded pixels; and since the cached views are unchanged,
     # a committed cache (``cache_from``) serves a robustness-trained student as it is.
     student_augment: dict[str, Any] = field(default_factory=dict)
+    # Where the cached-view schedule starts (``ViewShuffle``): a student continuing one that
+    # trained E epochs on the same cache and seed sets E, so it is shown the views its parent was
+    # not, rather than the same views in the same order again (0: from the start).
+    view_offset: int = 0
 
     def student_augment_config(self) -> AugmentConfig | None:
         """``student_augment`` as an ``AugmentConfig`` (no flip, no geometry); None when unset."""
@@ -313,6 +317,10 @@ class DistillConfig:
         check_range("distill.temperature", self.temperature, 0.0, 100.0, lo_open=True)
         check_range("distill.cache_views", self.cache_views, 1, 256)
         check_range("distill.cache_size", self.cache_size, 0, 1024)
+        check_range("distill.view_offset", self.view_offset, 0, 100_000)
+        if self.view_offset and not self.cache:
+            raise ConfigError("distill.view_offset moves the schedule of cached teacher views: "
+                              "set distill.cache=true, or leave it out")
         if (self.cache_size or self.cache_file or self.cache_extends
                 or self.cache_from) and not self.cache:
             raise ConfigError("distill.cache_size, distill.cache_file, distill.cache_extends and "

@@ -65,13 +65,18 @@ class ViewShuffle(torch.utils.data.Sampler):
     cached views (item ``i * views + v`` of a ``TeacherCache``). Each image goes through its
     views in its own random order, all ``views`` of them before any repeats (epochs
     ``c*views .. (c+1)*views - 1`` form cycle c with new orders): a fixed view shown twice
-    teaches the student that view rather than the teachers' function, so repeats come last."""
+    teaches the student that view rather than the teachers' function, so repeats come last.
+    ``offset`` shifts the schedule: a run continuing a student that already trained E epochs on
+    the same cache (same seed) passes E and goes on where the parent stopped, to the views it
+    has not seen, instead of replaying the parent's first epochs."""
 
-    def __init__(self, num_images: int, views: int, seed: int) -> None:
-        self.num_images, self.views, self.seed, self.epoch = num_images, views, seed, 0
+    def __init__(self, num_images: int, views: int, seed: int, offset: int = 0) -> None:
+        self.num_images, self.views, self.seed = num_images, views, seed
+        self.offset = offset
+        self.epoch = offset
 
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        self.epoch = epoch + self.offset
 
     def __len__(self) -> int:
         return self.num_images
@@ -156,7 +161,8 @@ class FerDataModule(L.LightningDataModule):
             dataset, labels = ArrayDataset(split.images, split.labels), split.labels
         sampler = None
         if train and self.teacher_cache is not None:
-            sampler = ViewShuffle(len(split), self.teacher_cache.num_views, self.cfg.seed)
+            sampler = ViewShuffle(len(split), self.teacher_cache.num_views, self.cfg.seed,
+                                  self.cfg.distill.view_offset)
         elif train:
             sampler = EpochShuffle(dataset, self.cfg.seed)
         if train and self.cfg.data.balance == "sampler":
