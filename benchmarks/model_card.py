@@ -47,6 +47,10 @@ def report_section(rep: dict) -> list[str]:
     labels = rep["labels"]
     evaluated = Path(rep.get("checkpoint") or "?").name
     data = Path(rep["data"]).name if rep.get("data") else "?"
+    if rep.get("held_out") is False:
+        raise SystemExit(f"--report {evaluated} on {data}: that model trained on this split, so "
+                         "the report is no measurement; pass a held-out report (its parent's, "
+                         "or a proxy run's) instead")
     lines = [f"### `{evaluated}` on `{data}` · {rep['split']} split, TTA `{rep['tta']}` "
              f"({rep['num_samples']} images)", "",
              f"accuracy **{fmt_pct(rep['accuracy'])}** · macro-F1 {fmt_pct(rep['macro_f1'])} · "

@@ -92,3 +92,21 @@ def test_bad_tta_split_and_checkpoint(cli, ckpt, data, tmp_path):
                                                "--split", "test")[::2])
     assert "does not exist" in _one_line(*cli("evaluate", "-m", tmp_path / "x.safetensors",
                                               "-d", data)[::2])
+
+
+def test_a_model_that_trained_on_the_split_is_marked_not_held_out(cli, data, tmp_path):
+    from ferkit.data import load_dataset
+
+    torch.manual_seed(0)
+    model = create_model("tinycnn_test", input_size=24)
+    fingerprint = load_dataset(data).fingerprint
+    meta = CheckpointMeta(model="tinycnn_test", info=model.ferkit_info,
+                          model_kwargs={"input_size": 24}, data_fingerprint=fingerprint,
+                          extra={"train_on": "train+val", "val_split": "val"})
+    ckpt = save_checkpoint(tmp_path / "trainval.safetensors", model.state_dict(), meta)
+    assert not evaluate(ckpt, data, split="val", progress=False).held_out
+    assert evaluate(ckpt, data, split="train", progress=False).held_out is False  # trained too
+    code, _, err = cli("evaluate", "--model", ckpt, "--data", data, "--split", "val")
+    assert code == 0 and "trained on this split" in err and "not held out" in err
+    other = make_folder_dataset(tmp_path / "other", n_per_class=3, seed=7)
+    assert evaluate(ckpt, other, split="val", progress=False).held_out  # other data: held out

@@ -67,3 +67,21 @@ def test_a_trainval_model_shows_only_other_files_held_out_figures(card, tmp_path
     assert "| `parent.int8.onnx` | `fer2013` | val | none | 3435 | 70.77% | 68.09% |" in text
     assert "none of these reports is of this file" in text
     assert "### `proxy.int8.onnx` on `train_only` · val split" in text
+
+
+def test_a_report_that_is_not_held_out_is_refused(card, tmp_path):
+    ckpt = _checkpoint(tmp_path, {"train_on": "train+val"}, [])
+    rep = _report(tmp_path, "model.safetensors", "/data/fer2013")
+    rep.write_text(json.dumps({**json.loads(rep.read_text()), "held_out": False}))
+    with pytest.raises(SystemExit, match="trained on this split.*held-out report"):
+        _build(card, ckpt, [rep])
+
+
+def test_bench_bundled_gives_no_accuracy_verdict_on_a_split_the_model_trained_on(load_tool):
+    bench = load_tool("bench_bundled", "benchmarks")
+    speed = {"b1": {"faces_per_s": 1500.0}, "b64": {"faces_per_s": 2500.0}}
+    row = {"as_predict_runs_it": True, "accuracy": 0.712}
+    held = bench.verdicts("default", [{**row, "held_out": True}], speed)
+    assert held["accuracy"]["met"] is True
+    seen = bench.verdicts("default", [{**row, "held_out": False}], speed)
+    assert seen["accuracy"]["met"] is None and seen["faces_per_s_b64"]["met"] is True

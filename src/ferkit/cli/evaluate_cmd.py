@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ferkit.cli._common import check_output_dir, emit_json, info, one_of, out_console
+from ferkit.cli._common import check_output_dir, emit_json, info, one_of, out_console, warn
 
 
 def _ttas():
@@ -137,6 +137,10 @@ def _print_report(report) -> None:
         f"{how}, n={report.num_samples}]: accuracy {report.accuracy:.4f}  macro-F1 "
         f"{report.macro_f1:.4f}  balanced acc {report.balanced_accuracy:.4f}  "
         f"ECE {report.ece:.4f}", highlight=False, soft_wrap=True, markup=False)
+    if not report.held_out:
+        why = "" if report.split == "train" else " (its last step used data.train_on=train+val)"
+        warn(f"{report.source} trained on this split{why}: the figures above are not held out; "
+             "quote a split it never saw (or, for train+val, its parent's or a proxy run's)")
     if report.dropped:
         counts = ", ".join(f"{k} {v}" for k, v in report.dropped.items())
         info(f"dropped {sum(report.dropped.values())} images of classes the model lacks "

@@ -58,6 +58,7 @@ class EvalReport:
     detector: str | None = None  # evaluated through face detection with this detector
     shift: str = "none"  # camera shift applied to the images first (ferkit.eval.shifts)
     faces_not_found: dict[str, int] = field(default_factory=dict)  # true class → images
+    held_out: bool = True  # False: the model trained on this split (a train+val fine-tune)
     data_fingerprint: str = ""
     checkpoint_fingerprint: str = ""
     files: dict[str, str] = field(default_factory=dict)
@@ -176,6 +177,7 @@ def evaluate(checkpoint: str | os.PathLike[str], data: Any, split: str | None = 
         report, checkpoint=str(checkpoint), model=meta.model, data=str(dataset.root),
         split=split, tta=tta, shift=shift, data_fingerprint=dataset.fingerprint, source=source,
         data_format=dataset.format, dropped=match.dropped,
+        held_out=not meta.trained_on(dataset.fingerprint, split),
         label_map={k: v for k, v in match.mapping.items() if k != v},
         checkpoint_fingerprint=file_digest(Path(checkpoint)))
     if output is not None:
@@ -255,6 +257,20 @@ class _ClassifierMeta:
     temperature: float
     config: dict[str, Any]
     extra: dict[str, Any]
+    data_fingerprint: str = ""
+
+    def trained_on(self, dataset_fingerprint: str, split: str) -> bool:
+        """Whether the model's training included this very split of this very data.
+
+        Its train split always; its val split too after a last fine-tune on train+val
+        (``data.train_on``), which leaves no held-out val. A reading there is a training
+        figure, which ``evaluate`` marks (``held_out: false``) so that no report, card or table
+        passes it off as a measurement. Data is matched by content fingerprint, so a copy is
+        recognised but a subset (e.g. ``tools/proxy_split.py``'s halves) is not."""
+        if not self.data_fingerprint or self.data_fingerprint != dataset_fingerprint:
+            return False
+        return split == "train" or (self.extra.get("train_on") == "train+val"
+                                    and split == self.extra.get("val_split", "val"))
 
 
 class _OnnxModule:
@@ -281,11 +297,12 @@ def _load_classifier(path: str | os.PathLike[str], device: str):
         full = backend.meta.meta or {}
         return _OnnxModule(backend), _ClassifierMeta(
             backend.meta.model, backend.info, backend.temperature, full.get("config") or {},
-            full.get("extra") or {})
+            full.get("extra") or {}, full.get("data_fingerprint") or "")
     model, meta = load_model(path)
     model.to(device)
     return model, _ClassifierMeta(meta.model, meta.info, float(meta.temperature or 1.0),
-                                  meta.config or {}, meta.extra or {})
+                                  meta.config or {}, meta.extra or {},
+                                  meta.data_fingerprint or "")
 
 
 def build_report(logits: np.ndarray, y: np.ndarray, labels: tuple[str, ...],
