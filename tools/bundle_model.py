@@ -103,6 +103,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _read_report(flag: str, report: str) -> dict:
+    """A report.json as a dict, or exit with one line naming the flag and the file."""
+    import json
+
+    try:
+        return json.loads(Path(report).read_text())
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"{flag} {report!r}: not a readable report.json ({e})") from None
+
+
 def _measured_metrics(report: str, checkpoints: list[str]) -> dict:
     """The figures of an evaluation report, if it measured exactly this checkpoint file.
 
@@ -110,16 +120,12 @@ def _measured_metrics(report: str, checkpoints: list[str]) -> dict:
     should still carry what was measured of it, and only that: the report's file digest must be
     the checkpoint's, so a report of another file cannot be pinned on it.
     """
-    import json
 
     from ferkit.eval.report import file_digest
 
     if len(checkpoints) != 1:
         raise SystemExit("--metrics: give one checkpoint (a merged ensemble is measured after)")
-    try:
-        rep = json.loads(Path(report).read_text())
-    except (OSError, ValueError) as e:
-        raise SystemExit(f"--metrics {report!r}: not a readable report.json ({e})") from None
+    rep = _read_report("--metrics", report)
     digest = file_digest(Path(checkpoints[0]))
     if rep.get("checkpoint_fingerprint") != digest:
         raise SystemExit(f"--metrics {report!r}: it evaluated another file (digest "
@@ -140,7 +146,6 @@ def _heldout_estimates(reports: list[str], checkpoints: list[str]) -> list[dict]
     val split of its own: measure it and use ``--metrics``), and a report of the checkpoint
     itself is refused: it would be a reading of images it trained on.
     """
-    import json
 
     from ferkit.checkpoint import read_meta
     from ferkit.eval.report import file_digest
@@ -155,15 +160,15 @@ def _heldout_estimates(reports: list[str], checkpoints: list[str]) -> list[dict]
     digest = file_digest(ckpt)
     out = []
     for report in reports:
+        rep = _read_report("--heldout", report)
         try:
-            rep = json.loads(Path(report).read_text())
             entry = {"file": Path(rep["checkpoint"]).name,
                      "checkpoint_fingerprint": rep["checkpoint_fingerprint"],
                      "data": rep["data"], "data_fingerprint": rep.get("data_fingerprint", ""),
                      "split": rep["split"], "tta": rep["tta"],
                      "num_samples": rep["num_samples"], "accuracy": rep["accuracy"],
                      "macro_f1": rep["macro_f1"], "measured_by": "ferkit evaluate"}
-        except (OSError, ValueError, KeyError, TypeError) as e:
+        except (KeyError, TypeError) as e:
             raise SystemExit(f"--heldout {report!r}: not a readable ferkit evaluate report.json "
                              f"({e})") from None
         if entry["checkpoint_fingerprint"] == digest:
