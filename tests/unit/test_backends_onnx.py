@@ -166,7 +166,7 @@ def test_cli_predict_onnx_without_metadata(cli, tmp_path):
     assert "no ferkit metadata" in err and len(err.strip().splitlines()) == 1
 
 
-def test_small_batches_use_a_single_thread_twin_session(tiny_checkpoint):
+def test_a_single_thread_twin_session_gives_the_same_answers(tiny_checkpoint):
     import numpy as np
 
     from ferkit.inference.backends import SMALL_BATCH
@@ -177,3 +177,47 @@ def test_small_batches_use_a_single_thread_twin_session(tiny_checkpoint):
     crops = np.random.default_rng(0).integers(0, 256, (SMALL_BATCH + 3, 48, 48), dtype=np.uint8)
     for n in (1, SMALL_BATCH, SMALL_BATCH + 3):  # both sessions give the same answers
         np.testing.assert_allclose(two.logits(crops[:n]), one.logits(crops[:n]), atol=1e-5)
+
+
+def test_the_faster_session_serves_small_batches_chosen_once(tiny_checkpoint, monkeypatch):
+    """The first small batch times the twin against the main session and keeps the faster;
+    later small batches don't time again, and large batches always take the main session."""
+    import numpy as np
+
+    import ferkit.inference.backends as backends
+
+    two = OnnxBackend(tiny_checkpoint, threads=2)
+    clock = iter(range(10_000))  # every perf_counter() call advances one tick...
+    calls = []
+
+    class Timed:  # ...and a run on the main session costs 3 ticks more than on the twin
+        def __init__(self, session, extra):
+            self.session, self.extra = session, extra
+
+        def run(self, *args):
+            calls.append(self)
+            for _ in range(self.extra):
+                next(clock)
+            return self.session.run(*args)
+
+        def get_session_options(self):
+            return self.session.get_session_options()
+
+    twin, main = Timed(two._small, 0), Timed(two.session, 3)
+    two._small, two.session = twin, main
+    monkeypatch.setattr(backends.time, "perf_counter", lambda: float(next(clock)))
+    crops = np.random.default_rng(1).integers(0, 256, (80, 48, 48), dtype=np.uint8)
+    two.logits(crops[:1])
+    assert two._small_choice is twin
+    probe = len(calls)
+    assert probe == 2 * (1 + backends.SMALL_PROBE_RUNS) + 1
+    two.logits(crops[:2])
+    two.logits(crops[:backends.SMALL_BATCH])
+    assert calls[probe:] == [twin, twin]
+    two.logits(crops)
+    assert calls[-1] is main
+
+    three = OnnxBackend(tiny_checkpoint, threads=2)  # the other way round: main is faster
+    three._small, three.session = Timed(three._small, 3), Timed(three.session, 0)
+    three.logits(crops[:1])
+    assert three._small_choice is three.session

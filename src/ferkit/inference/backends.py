@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import statistics
+import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 
@@ -19,8 +21,10 @@ from ferkit.registry import Registry
 from ferkit.types import ModelInfo
 
 BACKENDS: Registry = Registry("backend")
-#: batches up to this size run on the ONNX backend's single-thread session
+#: batches up to this size may run on the ONNX backend's single-thread twin session
 SMALL_BATCH = 4
+#: timed runs per session when the ONNX backend first meets a small batch (after one warm-up)
+SMALL_PROBE_RUNS = 5
 
 
 class Backend(ABC):
@@ -92,11 +96,15 @@ class OnnxBackend(Backend):
         self.path = Path(checkpoint)
         self.onnx_path = onnx_for(self.path)
         self.session = make_session(self.onnx_path, threads=threads)
-        # Tiny batches (one face per frame, batch-1 APIs) lose more to thread hand-offs than
-        # they gain from a second core: measured 1,300-1,400 faces/s at batch 1 with one
-        # thread vs ~1,000-1,200 with two. A single-thread twin session serves them.
+        # Tiny batches (one face per frame, batch-1 APIs) may lose more to thread hand-offs
+        # than they gain from a second core, or not: which wins depends on the CPU and the
+        # model (the 64 px model at batch 1 on a Zen 4: 1,300-1,400 faces/s on one thread vs
+        # ~1,000-1,200 on two; the 112 px default on an Intel Xeon: ~880 on one vs ~1,100 on
+        # two). So a single-thread twin session is kept and the first small batch times both
+        # (``_small_session``); the faster one serves every small batch after it.
         self._small = (make_session(self.onnx_path, threads=1)
                        if self.session.get_session_options().intra_op_num_threads > 1 else None)
+        self._small_choice = None
         props = self.session.get_modelmeta().custom_metadata_map
         meta = parse_metadata(dict(props), self.path)
         from ferkit.export.quantize import saturation_warning
@@ -113,8 +121,34 @@ class OnnxBackend(Backend):
 
         x = to_model_input_numpy(crops, self.info)  # == to_model_input(...).numpy(), no torch
         small = self._small is not None and len(x) <= SMALL_BATCH
-        session = self._small if small else self.session
+        session = self._small_session(x) if small else self.session
         return session.run(None, {self.input_name: x})[0].astype(np.float32, copy=False)
+
+    def _small_session(self, x: np.ndarray):
+        """The session that runs small batches fastest on this CPU, timed once on the first
+        one: a warm-up and ``SMALL_PROBE_RUNS`` alternating runs of each (alternating so a
+        change in load hits both), the lower median wins. Both give the same outputs (the
+        twin is the same graph on one thread), so only speed depends on the choice; ~10 ms
+        once per loaded model."""
+        if self._small_choice is None:
+            feed = {self.input_name: x}
+            sessions = (self._small, self.session)
+            times: list[list[float]] = [[], []]
+            for session in sessions:
+                session.run(None, feed)
+            for _ in range(SMALL_PROBE_RUNS):
+                for i, session in enumerate(sessions):
+                    start = time.perf_counter()
+                    session.run(None, feed)
+                    times[i].append(time.perf_counter() - start)
+            medians = [statistics.median(t) for t in times]
+            self._small_choice = sessions[int(medians[1] < medians[0])]
+            logging.getLogger(__name__).debug(
+                "small batches: %s thread(s) (median %.3f ms on one, %.3f ms on %d)",
+                self._small_choice.get_session_options().intra_op_num_threads,
+                medians[0] * 1e3, medians[1] * 1e3,
+                self.session.get_session_options().intra_op_num_threads)
+        return self._small_choice
 
 
 def load_backend(checkpoint: str | os.PathLike[str], backend: str = "auto", **kwargs) -> Backend:
