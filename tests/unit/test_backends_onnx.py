@@ -221,3 +221,22 @@ def test_the_faster_session_serves_small_batches_chosen_once(tiny_checkpoint, mo
     three._small, three.session = Timed(three._small, 3), Timed(three.session, 0)
     three.logits(crops[:1])
     assert three._small_choice is three.session
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_large_inputs_run_in_bounded_chunks_with_the_same_answers(tiny_checkpoint, backend,
+                                                                  monkeypatch):
+    """predict_proba never hands the model more than MAX_BATCH crops at once (memory stays
+    bounded for a caller passing a whole dataset), and chunking changes no answer."""
+    import ferkit.inference.backends as backends
+
+    model = load_backend(tiny_checkpoint, backend=backend)
+    crops = np.random.default_rng(2).integers(0, 256, (23, 48, 48), dtype=np.uint8)
+    whole = model.predict_proba(crops, flip_tta=True)
+    seen = []
+    logits = model.logits
+    monkeypatch.setattr(model, "logits", lambda x: seen.append(len(x)) or logits(x))
+    monkeypatch.setattr(backends, "MAX_BATCH", 5)
+    chunked = model.predict_proba(crops, flip_tta=True)
+    assert max(seen) == 5 and sum(seen) == 2 * len(crops)  # flip TTA: each chunk twice
+    np.testing.assert_allclose(chunked, whole, atol=1e-5)

@@ -178,3 +178,16 @@ def test_from_init_names_a_missing_checkpoint(tmp_path):
     with pytest.raises(CheckpointError, match="nope.safetensors.*does not exist"):
         load_train_config(None, ["model.name=from_init",
                                  f"model.init_from={tmp_path / 'nope.safetensors'}"])
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_every_committed_input_a_recipe_names_is_in_the_repo(path):
+    """A fresh checkout must be able to run every recipe: the stage checkpoints, teachers and
+    teacher caches it reads from ``stages/`` (``model.init_from``, ``distill.teachers``,
+    ``distill.cache_from``, ``distill.cache_extends``) are committed, not left in a run folder."""
+    cfg = load_train_config(path, ["data.path=somewhere"])
+    named = [cfg.model.init_from, *cfg.distill.teachers, cfg.distill.cache_from,
+             cfg.distill.cache_extends]
+    repo = _ROOT.parent
+    missing = [p for p in named if p and str(p).startswith("stages/") and not (repo / p).is_file()]
+    assert not missing, f"{path.name} names files that are not committed: {missing}"

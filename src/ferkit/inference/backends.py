@@ -25,6 +25,9 @@ BACKENDS: Registry = Registry("backend")
 SMALL_BATCH = 4
 #: timed runs per session when the ONNX backend first meets a small batch (after one warm-up)
 SMALL_PROBE_RUNS = 5
+#: ``predict_proba`` runs the model on at most this many crops at a time, so memory stays bounded
+#: whatever a caller hands over (28,709 crops of 112 px in one call took >20 GB through torch)
+MAX_BATCH = 256
 
 
 class Backend(ABC):
@@ -46,6 +49,9 @@ class Backend(ABC):
         crops = np.asarray(crops)
         if crops.shape[0] == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
+        if len(crops) > MAX_BATCH:  # the same answers, in bounded memory
+            return np.concatenate([self.predict_proba(crops[i:i + MAX_BATCH], flip_tta=flip_tta)
+                                   for i in range(0, len(crops), MAX_BATCH)])
         z = self.logits(crops)
         if flip_tta:
             z = 0.5 * (z + self.logits(np.ascontiguousarray(crops[:, :, ::-1])))
