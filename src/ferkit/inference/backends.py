@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import statistics
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -23,10 +22,10 @@ from ferkit.types import ModelInfo
 BACKENDS: Registry = Registry("backend")
 #: batches up to this size may run on the ONNX backend's single-thread twin session
 SMALL_BATCH = 4
-#: timed runs per session when the ONNX backend first meets a small batch (after one warm-up)
+#: runs per timed block when the ONNX backend first meets a small batch (two blocks a session)
 SMALL_PROBE_RUNS = 5
 #: ``predict_proba`` runs the model on at most this many crops at a time, so memory stays bounded
-#: whatever a caller hands over (28,709 crops of 112 px in one call took >20 GB through torch)
+#: whatever a caller hands over (28,709 crops of 112 px in one torch call were OOM-killed at 24 GB)
 MAX_BATCH = 256
 
 
@@ -132,27 +131,29 @@ class OnnxBackend(Backend):
 
     def _small_session(self, x: np.ndarray):
         """The session that runs small batches fastest on this CPU, timed once on the first
-        one: a warm-up and ``SMALL_PROBE_RUNS`` alternating runs of each (alternating so a
-        change in load hits both), the lower median wins. Both give the same outputs (the
-        twin is the same graph on one thread), so only speed depends on the choice; ~10 ms
-        once per loaded model."""
+        one: after two warm-up runs each, blocks of ``SMALL_PROBE_RUNS`` runs in the order
+        twin, main, main, twin (a steady change in load cancels out), the lower total wins.
+        Blocks, not alternating single runs: the two-thread session's pool keeps spinning for
+        a moment after a run and slowed the twin's next run, which once picked the slower
+        session for the 64 px model. Both give the same outputs (the twin is the same graph on
+        one thread), so only speed depends on the choice; ~20-40 ms once per loaded model."""
         if self._small_choice is None:
             feed = {self.input_name: x}
             sessions = (self._small, self.session)
-            times: list[list[float]] = [[], []]
+            totals = [0.0, 0.0]
             for session in sessions:
-                session.run(None, feed)
-            for _ in range(SMALL_PROBE_RUNS):
-                for i, session in enumerate(sessions):
-                    start = time.perf_counter()
+                for _ in range(2):
                     session.run(None, feed)
-                    times[i].append(time.perf_counter() - start)
-            medians = [statistics.median(t) for t in times]
-            self._small_choice = sessions[int(medians[1] < medians[0])]
+            for i in (0, 1, 1, 0):
+                start = time.perf_counter()
+                for _ in range(SMALL_PROBE_RUNS):
+                    sessions[i].run(None, feed)
+                totals[i] += time.perf_counter() - start
+            self._small_choice = sessions[int(totals[1] < totals[0])]
             logging.getLogger(__name__).debug(
-                "small batches: %s thread(s) (median %.3f ms on one, %.3f ms on %d)",
+                "small batches: %s thread(s) (%.3f ms a run on one, %.3f ms on %d)",
                 self._small_choice.get_session_options().intra_op_num_threads,
-                medians[0] * 1e3, medians[1] * 1e3,
+                totals[0] * 5e2 / SMALL_PROBE_RUNS, totals[1] * 5e2 / SMALL_PROBE_RUNS,
                 self.session.get_session_options().intra_op_num_threads)
         return self._small_choice
 
