@@ -10,7 +10,11 @@ every step from one batch's end to the next, so the loading, transfer and augmen
 Lightning runs before ``on_train_batch_start`` are counted too (result files before
 2026-11-30 timed from ``on_train_batch_start`` and left them out); the first ``--warmup`` steps
 are dropped and the median step time gives images/s.
-Results: ``benchmarks/results/train-throughput-<date>.{json,md}`` with the git commit and machine.
+``--model NAME:k=v`` times any registered network instead of the built-in four, and
+``--precision 32-true bf16-mixed`` times each under both (bf16 autocast sped up plain
+convolutions ~2x on one CPU and slowed depthwise ones on another: measure it per machine).
+Results: ``benchmarks/results/<--name>-<date>.{json,md}`` (default ``train-throughput``) with
+the git commit and machine.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import REPO, machine_info  # noqa: E402
+from _machine import REPO, machine_info, machine_line  # noqa: E402
 
 #: (label, registered model, builder kwargs): a tiny, a ~0.5M and a ~5M parameter model
 MODELS = (
@@ -84,7 +88,9 @@ def measure(name: str, kwargs: dict, dataset, batch: int, steps: int, warmup: in
             self.t = now
 
     with quiet_lightning():
+        precision = "32-true" if cfg.trainer.precision == "auto" else cfg.trainer.precision
         trainer = L.Trainer(accelerator="cpu", devices=1, max_epochs=1, logger=False,
+                            precision=precision,
                             callbacks=[Timer()], enable_checkpointing=False,
                             enable_progress_bar=False, enable_model_summary=False,
                             limit_train_batches=warmup + steps, limit_val_batches=0)
@@ -96,6 +102,19 @@ def measure(name: str, kwargs: dict, dataset, batch: int, steps: int, warmup: in
             "median_step_s": round(step, 5), "images_per_s": round(batch / step, 1),
             "first_step_s": round(times[0], 3),
             "torch_threads": torch.get_num_threads()}
+
+
+def parse_model(spec: str) -> tuple[str, dict]:
+    """'name:k=v,k2=v2' → (name, {k: v}) with JSON values parsed (ints, floats, booleans)."""
+    name, _, rest = spec.partition(":")
+    kwargs: dict = {}
+    for item in filter(None, rest.split(",")):
+        key, _, value = item.partition("=")
+        try:
+            kwargs[key] = json.loads(value)
+        except json.JSONDecodeError:
+            kwargs[key] = value
+    return name, kwargs
 
 
 def write_results(rows: list[dict], args: argparse.Namespace) -> Path:
@@ -111,17 +130,19 @@ def write_results(rows: list[dict], args: argparse.Namespace) -> Path:
            "warmup_steps": args.warmup, "results": rows,
            "note": "real Lightning training step incl. batched augmentation; CPU shared with "
                    "other processes may lower numbers"}
-    atomic_write_json(out / f"train-throughput-{today}.json", doc)
+    stem = out / f"{args.name}-{today}"
+    atomic_write_json(stem.with_suffix(".json"), doc)
     lines = [f"# Training throughput ({today})", "",
-             f"commit `{doc['git_commit']}`, {machine['platform']}, {machine['cpu_count']} CPUs, "
+             f"{machine_line(machine)}, {machine['platform']}, "
              f"data: {doc['data']}, median of {args.steps} steps after {args.warmup} warm-up; "
              f"1-min load average at start {args.load_at_start:.1f} (a shared CPU lowers the "
              "numbers)", "",
-             "| model | params | input | batch | images/s |", "|---|---:|---:|---:|---:|"]
-    lines += [f"| {r['label']} | {r['params']:,} | {r['input_size']} | {r['batch_size']} | "
-              f"{r['images_per_s']:.0f} |" for r in rows]
-    atomic_write_text(out / f"train-throughput-{today}.md", "\n".join(lines) + "\n")
-    return out / f"train-throughput-{today}.md"
+             "| model | precision | params | input | batch | images/s |",
+             "|---|---|---:|---:|---:|---:|"]
+    lines += [f"| {r['label']} | {r.get('precision', '32-true')} | {r['params']:,} | "
+              f"{r['input_size']} | {r['batch_size']} | {r['images_per_s']:.1f} |" for r in rows]
+    atomic_write_text(stem.with_suffix(".md"), "\n".join(lines) + "\n")
+    return stem.with_suffix(".md")
 
 
 def main() -> None:
@@ -132,6 +153,14 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     ap.add_argument("--only", nargs="*", help="model names to run (default: all)")
+    ap.add_argument("--model", action="append", default=[], metavar="NAME[:k=v,...]",
+                    help="a registered model with builder options to time instead of the "
+                         "built-in four, e.g. efficientnet_lite0:input_size=112 (repeatable)")
+    ap.add_argument("--precision", nargs="+", default=["32-true"],
+                    help="trainer.precision values to time each model under (e.g. 32-true "
+                         "bf16-mixed: whether bf16 autocast pays depends on the CPU and on the "
+                         "network: measure, never assume)")
+    ap.add_argument("--name", default="train-throughput", help="result file stem (before the date)")
     args = ap.parse_args()
     args.load_at_start = os.getloadavg()[0]
     import torch
@@ -145,15 +174,17 @@ def main() -> None:
         dataset = load_dataset(args.data)
     else:
         dataset = synthetic_dataset(need)
+    models = ([(spec, *parse_model(spec)) for spec in args.model] if args.model
+              else [m for m in MODELS if not args.only or m[1] in args.only])
     rows = []
-    for label, name, kwargs in MODELS:
-        if args.only and name not in args.only:
-            continue
-        row = measure(name, kwargs, dataset, args.batch_size, args.steps, args.warmup)
-        row["label"] = label
-        rows.append(row)
-        print(f"{label:28s} {row['params']:>10,} params  {row['images_per_s']:8.0f} images/s",
-              flush=True)
+    for label, name, kwargs in models:
+        for precision in args.precision:
+            row = measure(name, kwargs, dataset, args.batch_size, args.steps, args.warmup,
+                          (f"trainer.precision={precision}",))
+            row.update(label=label, precision=precision)
+            rows.append(row)
+            print(f"{label:28s} {precision:10s} {row['params']:>10,} params  "
+                  f"{row['images_per_s']:8.1f} images/s", flush=True)
     print(f"wrote {write_results(rows, args)}")
 
 
