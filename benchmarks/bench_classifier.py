@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import statistics
 import sys
@@ -31,20 +30,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import REPO, machine_info  # noqa: E402
+from _spec import parse_spec  # noqa: E402
 from _targets import speed_target  # noqa: E402
-
-
-def parse_spec(spec: str) -> tuple[str, dict]:
-    """'name:k=v,k2=v2' → (name, {k: v}) with ints/floats parsed."""
-    name, _, rest = spec.partition(":")
-    opts: dict = {}
-    for item in filter(None, rest.split(",")):
-        key, _, value = item.partition("=")
-        try:
-            opts[key] = json.loads(value)
-        except json.JSONDecodeError:
-            opts[key] = value
-    return name, opts
 
 
 def resolve_checkpoint(spec: str, work: Path) -> tuple[Path, str]:

@@ -33,6 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import REPO, machine_info, machine_line  # noqa: E402
+from _spec import parse_spec  # noqa: E402
 
 #: (label, registered model, builder kwargs): a tiny, a ~0.5M and a ~5M parameter model
 MODELS = (
@@ -104,19 +105,6 @@ def measure(name: str, kwargs: dict, dataset, batch: int, steps: int, warmup: in
             "torch_threads": torch.get_num_threads()}
 
 
-def parse_model(spec: str) -> tuple[str, dict]:
-    """'name:k=v,k2=v2' → (name, {k: v}) with JSON values parsed (ints, floats, booleans)."""
-    name, _, rest = spec.partition(":")
-    kwargs: dict = {}
-    for item in filter(None, rest.split(",")):
-        key, _, value = item.partition("=")
-        try:
-            kwargs[key] = json.loads(value)
-        except json.JSONDecodeError:
-            kwargs[key] = value
-    return name, kwargs
-
-
 def write_results(rows: list[dict], args: argparse.Namespace) -> Path:
     today = dt.date.today().isoformat()
     out = REPO / "benchmarks" / "results"
@@ -174,7 +162,7 @@ def main() -> None:
         dataset = load_dataset(args.data)
     else:
         dataset = synthetic_dataset(need)
-    models = ([(spec, *parse_model(spec)) for spec in args.model] if args.model
+    models = ([(spec, *parse_spec(spec)) for spec in args.model] if args.model
               else [m for m in MODELS if not args.only or m[1] in args.only])
     rows = []
     for label, name, kwargs in models:

@@ -14,9 +14,9 @@ def bench(load_tool):
 
 
 def test_model_specs_parse_builder_options(bench):
-    assert bench.parse_model("efficientnet_lite0:input_size=112,drop=0.3") == (
+    assert bench.parse_spec("efficientnet_lite0:input_size=112,drop=0.3") == (
         "efficientnet_lite0", {"input_size": 112, "drop": 0.3})
-    assert bench.parse_model("tinycnn_test") == ("tinycnn_test", {})
+    assert bench.parse_spec("tinycnn_test") == ("tinycnn_test", {})
 
 
 def test_each_model_is_timed_under_each_precision(bench, tmp_path, monkeypatch):
