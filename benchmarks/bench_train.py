@@ -63,7 +63,7 @@ def measure(name: str, kwargs: dict, dataset, batch: int, steps: int, warmup: in
     from ferkit.train import load_train_config
     from ferkit.train.datamodule import FerDataModule, prepare_splits
     from ferkit.train.module import FerModule
-    from ferkit.train.runner import build_model, quiet_lightning
+    from ferkit.train.runner import build_model, lightning_precision, quiet_lightning
 
     cfg = load_train_config(None, [
         f"model.name={name}", f"model.kwargs={json.dumps(kwargs)}", "data.path=x",
@@ -89,9 +89,8 @@ def measure(name: str, kwargs: dict, dataset, batch: int, steps: int, warmup: in
             self.t = now
 
     with quiet_lightning():
-        precision = "32-true" if cfg.trainer.precision == "auto" else cfg.trainer.precision
         trainer = L.Trainer(accelerator="cpu", devices=1, max_epochs=1, logger=False,
-                            precision=precision,
+                            precision=lightning_precision(cfg.trainer.precision, "cpu"),
                             callbacks=[Timer()], enable_checkpointing=False,
                             enable_progress_bar=False, enable_model_summary=False,
                             limit_train_batches=warmup + steps, limit_val_batches=0)

@@ -120,7 +120,6 @@ def _measured_metrics(report: str, checkpoints: list[str]) -> dict:
     should still carry what was measured of it, and only that: the report's file digest must be
     the checkpoint's, so a report of another file cannot be pinned on it.
     """
-
     from ferkit.eval.report import file_digest
 
     if len(checkpoints) != 1:
@@ -146,7 +145,6 @@ def _heldout_estimates(reports: list[str], checkpoints: list[str]) -> list[dict]
     val split of its own: measure it and use ``--metrics``), and a report of the checkpoint
     itself is refused: it would be a reading of images it trained on.
     """
-
     from ferkit.checkpoint import read_meta
     from ferkit.eval.report import file_digest
 

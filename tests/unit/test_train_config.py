@@ -191,3 +191,16 @@ def test_every_committed_input_a_recipe_names_is_in_the_repo(path):
     repo = _ROOT.parent
     missing = [p for p in named if p and str(p).startswith("stages/") and not (repo / p).is_file()]
     assert not missing, f"{path.name} names files that are not committed: {missing}"
+
+
+def test_auto_precision_is_float32_on_the_cpu_and_mixed_on_a_gpu(monkeypatch):
+    import torch
+
+    from ferkit.train.runner import lightning_precision
+
+    assert lightning_precision("bf16-mixed") == "bf16-mixed"  # an explicit choice stands
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert lightning_precision("auto") == "32-true"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert lightning_precision("auto") == "16-mixed"
+    assert lightning_precision("auto", "cpu") == "32-true"  # a benchmark pinned to the CPU

@@ -393,6 +393,18 @@ def fit_run(cfg: TrainConfig, run_dir: Path, dataset, rng: np.random.Generator,
     return finish_run(cfg, run_dir, dataset, splits, recorder, t_start, log_fn)
 
 
+def lightning_precision(precision: str, accelerator: str = "auto") -> str:
+    """``trainer.precision`` as Lightning takes it. ``auto`` is 16-bit mixed precision where a
+    GPU is available and float32 otherwise; an explicit CPU ``accelerator`` (the benchmarks)
+    always gets float32. CPUs have no fp16 autocast worth having, and bf16 there speeds some
+    networks and slows others (``benchmarks/bench_train.py --precision``), so it is never
+    chosen for the user."""
+    if precision != "auto":
+        return precision
+    on_gpu = accelerator != "cpu" and torch.cuda.is_available()
+    return "16-mixed" if on_gpu else "32-true"
+
+
 @contextlib.contextmanager
 def quiet_lightning():
     """Hide Lightning's banner/tips and known-harmless warnings; ours say what matters."""
@@ -446,9 +458,7 @@ def build_trainer(cfg: TrainConfig, run_dir: Path, recorder: RunRecorder,
         from lightning.pytorch.callbacks import RichProgressBar
 
         callbacks.append(RichProgressBar(console_kwargs={"stderr": True}))
-    precision = t.precision
-    if precision == "auto":
-        precision = "16-mixed" if torch.cuda.is_available() else "32-true"
+    precision = lightning_precision(t.precision)
     loggers: list[Any] = [CSVLogger(str(run_dir), name="logs")]
     try:
         import tensorboard  # noqa: F401
