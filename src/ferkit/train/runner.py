@@ -395,7 +395,7 @@ def fit_run(cfg: TrainConfig, run_dir: Path, dataset, rng: np.random.Generator,
 
 def lightning_precision(precision: str, accelerator: str = "auto") -> str:
     """``trainer.precision`` as Lightning takes it. ``auto`` is 16-bit mixed precision where a
-    GPU is available and float32 otherwise; an explicit CPU ``accelerator`` (the benchmarks)
+    GPU is available and float32 otherwise; a run or benchmark pinned to ``accelerator: cpu``
     always gets float32. CPUs have no fp16 autocast worth having, and bf16 there speeds some
     networks and slows others (``benchmarks/bench_train.py --precision``), so it is never
     chosen for the user."""
@@ -458,7 +458,7 @@ def build_trainer(cfg: TrainConfig, run_dir: Path, recorder: RunRecorder,
         from lightning.pytorch.callbacks import RichProgressBar
 
         callbacks.append(RichProgressBar(console_kwargs={"stderr": True}))
-    precision = lightning_precision(t.precision)
+    precision = lightning_precision(t.precision, t.accelerator)
     loggers: list[Any] = [CSVLogger(str(run_dir), name="logs")]
     try:
         import tensorboard  # noqa: F401
