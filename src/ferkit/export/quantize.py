@@ -72,7 +72,6 @@ def calibration_images(data: Any, split: str = "train", n: int = 512, *, seed: i
     Returns (uint8 images, a one-line description for the metadata).
     """
     from ferkit.data import load_dataset
-    from ferkit.seed import seed_everything
 
     dataset = data if hasattr(data, "splits") else load_dataset(data, format=format, color=color)
     if split not in dataset.splits:
@@ -82,10 +81,18 @@ def calibration_images(data: Any, split: str = "train", n: int = 512, *, seed: i
     arrays = dataset.splits[split]
     if len(arrays.labels) == 0:
         raise DataError(f"calibration split {split!r} of {str(dataset.root)!r} is empty")
-    rng = seed_everything(seed)
-    take = rng.permutation(len(arrays.labels))[:max(1, int(n))]
+    take = calibration_indices(len(arrays.labels), n, seed)
     desc = f"{len(take)} images of split {split!r} of {dataset.root} (seed {seed})"
-    return arrays.images[np.sort(take)], desc
+    return arrays.images[take], desc
+
+
+def calibration_indices(total: int, n: int, seed: int = 0) -> np.ndarray:
+    """Sorted indices of the ``n`` images (of ``total``) that ``calibration_images`` draws with
+    ``seed``: a benchmark can then judge an INT8 file on images its calibration never saw."""
+    from ferkit.seed import seed_everything
+
+    rng = seed_everything(seed)
+    return np.sort(rng.permutation(total)[:max(1, int(n))])
 
 
 def quantize_onnx(model: str | os.PathLike[str], out_path: str | os.PathLike[str] | None = None,
