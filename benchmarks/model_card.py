@@ -69,9 +69,16 @@ def report_section(rep: dict) -> list[str]:
     return lines + [""]
 
 
+def _is_model(spec: str, name: str) -> bool:
+    """A speed row's model is ``name``: the bundled name itself or a path to one of its files
+    (``.../fast.int8.onnx``), not any model whose name merely contains it (``old_fast.int8.onnx``
+    benchmarked beside ``fast`` stays out of fast's card)."""
+    return spec == name or Path(spec).name.split(".")[0] == name
+
+
 def speed_section(speed: dict, model_name: str) -> list[str]:
     rows = [r for r in speed.get("rows", speed.get("results", []))
-            if model_name in str(r.get("model", ""))]
+            if _is_model(str(r.get("model", "")), model_name)]
     if not rows:
         return []
     m = speed.get("machine", {})

@@ -62,8 +62,8 @@ for _m in (
                  "EfficientNet-Lites, three VGGs) with camera changes (blur, noise, JPEG, low "
                  "resolution); its last 2 epochs on FER2013 train + PublicTest"),
     BundledModel("fast", "fast.safetensors", "fast.int8.onnx",
-                 "EfficientNet-Lite0 at 64 px, distilled from an ensemble of three FER2013 "
-                 "teachers"),
+                 "EfficientNet-Lite0 at 64 px, distilled from an ensemble of eleven FER2013 "
+                 "teachers with camera changes (blur, noise, JPEG, low resolution)"),
     BundledModel("accurate", None, "accurate.int8.onnx",
                  "the mean of three FER2013 teachers (EfficientNet-Lite0/1/2 at 112 px) in one "
                  "INT8 file: the most accurate on clean faces, 4-8x slower than default and "

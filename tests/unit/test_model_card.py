@@ -85,3 +85,15 @@ def test_bench_bundled_gives_no_accuracy_verdict_on_a_split_the_model_trained_on
     assert held["accuracy"]["met"] is True
     seen = bench.verdicts("default", [{**row, "held_out": False}], speed)
     assert seen["accuracy"]["met"] is None and seen["faces_per_s_b64"]["met"] is True
+
+
+def test_speed_section_takes_the_models_own_rows_only(card):
+    rows = [{"model": m, "file": m.rsplit("/", 1)[-1], "backend": "auto", "threads": 2, "batch": b,
+             "faces_per_s": f}
+            for m, b, f in (("fast", 64, 5000.0), ("/runs/old_fast.int8.onnx", 64, 1.0),
+                            ("src/ferkit/weights/fast.int8.onnx", 1, 1700.0),
+                            ("default", 64, 2.0))]
+    lines = card.speed_section({"rows": rows, "machine": {}}, "fast")
+    speeds = [line.rsplit("|", 2)[-2].strip() for line in lines if line.startswith("| ")][1:]
+    assert speeds == ["5,000", "1,700"]  # not old_fast's 1 nor default's 2
+    assert not any("old_fast" in line for line in lines)

@@ -36,7 +36,11 @@ from ferkit.errors import DataError, ExportError
 from ferkit.io import atomic_path, to_jsonable
 from ferkit.registry import Registry
 
-#: calibration methods by name → onnxruntime ``CalibrationMethod`` attribute name
+#: calibration methods by name → onnxruntime ``CalibrationMethod`` attribute name. ``entropy``
+#: is ONNX Runtime's KL calibrator as ``quantize_static`` builds it (128 histogram bins, 128
+#: quantized bins: no narrower range to search), so it yields minmax's ranges; it stays for
+#: callers that name it. Minmax on 512 training images tracked the float models best of the
+#: three on training images (benchmarks/results/int8-calibration-*-2026-12-02.md).
 CALIBRATION_METHODS: Registry = Registry("calibration method")
 for _name, _attr in (("minmax", "MinMax"), ("entropy", "Entropy"), ("percentile", "Percentile")):
     CALIBRATION_METHODS.add(_name, _attr)
