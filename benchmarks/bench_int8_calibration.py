@@ -13,7 +13,9 @@ training images (disjoint from every calibration draw): top-1 agreement and mean
 probability difference. The choice can then be made on training images alone; PublicTest
 (``--split``) accuracy is printed beside it for information, never to choose by (that would
 tune on the split the README reports).
-Results: ``benchmarks/results/int8-calibration-<date>.{md,json}``.
+Memory: ONNX Runtime's histogram calibrators (percentile, entropy) keep every activation of every
+calibration image; 2,048 images of a 112 px EfficientNet-Lite0 exceeded 24 GiB (killed), 512 fit.
+Results: ``benchmarks/results/<--name>-<date>.{md,json}``.
 """
 
 from __future__ import annotations
