@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import sys
 import tempfile
 from pathlib import Path
@@ -65,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--agree", type=int, default=3000,
                     help="training images that judge agreement (never calibrated on)")
     ap.add_argument("--split", default="val", help="reported for information only")
+    ap.add_argument("--calibration-seeds", nargs="+", type=int, default=[0],
+                    help="calibration draws to try (export draws with seed 0); several seeds "
+                         "measure how much an INT8 file's accuracy moves with the draw alone")
     ap.add_argument("--seed", type=int, default=1, help="draws the judging images")
     ap.add_argument("--name", default="int8-calibration")
     ap.add_argument("--output", default=str(REPO / "benchmarks" / "results"))
@@ -87,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             meta = load_model(ckpt)[1]
             ds = load_dataset(args.data, color=data_color(meta))
             train, test = ds.split("train"), ds.split(args.split)
-            cal = {n: calibration_indices(len(train.labels), n, 0) for n in args.sizes}
+            cal = {(n, s): calibration_indices(len(train.labels), n, s)
+                   for n in args.sizes for s in args.calibration_seeds}
             judge = judge_indices(len(train.labels), list(cal.values()), args.agree, args.seed)
             float_onnx = onnx_for(ckpt)
             ref = probabilities(float_onnx, train.images[judge])
@@ -95,26 +100,27 @@ def main(argv: list[str] | None = None) -> int:
             y = match_labels(tuple(ds.classes), tuple(meta.info.labels), test.labels,
                              args.split).y
             float_acc = float((ref_test.argmax(1) == y).mean())
-            for size in args.sizes:
-                for method in args.methods:
-                    out = Path(tmp) / f"{ckpt.stem}.{method}.{size}.int8.onnx"
-                    # what `ferkit export --calibration-size SIZE --calibration-method METHOD`
-                    # writes: the same seed-0 draw, its last 25% kept for export's own check
-                    quantize_onnx(ckpt, out, calibration=train.images[cal[size]],
-                                  calibration_note=f"{size} training images (seed 0)",
-                                  method=method)
-                    p = probabilities(out, train.images[judge])
-                    pt = probabilities(out, test.images)
-                    row = {"model": spec, "method": method, "calibration_images": size,
-                           "agreement": float((p.argmax(1) == ref.argmax(1)).mean()),
-                           "mean_abs_prob_diff": float(np.abs(p - ref).mean()),
-                           "judge_images": int(len(judge)), "float_split_acc": float_acc,
-                           "int8_split_acc": float((pt.argmax(1) == y).mean()),
-                           "split_images": int(len(test.labels))}
-                    rows.append(row)
-                    print(f"{spec} {method} {size}: agreement {row['agreement']:.4f}  mean |dp| "
-                          f"{row['mean_abs_prob_diff']:.4f}  ({args.split}: INT8 "
-                          f"{row['int8_split_acc']:.4f}, float {float_acc:.4f})", file=sys.stderr)
+            for (size, cseed), method in itertools.product(cal, args.methods):
+                out = Path(tmp) / f"{ckpt.stem}.{method}.{size}.{cseed}.int8.onnx"
+                # what `ferkit export --calibration-size SIZE --calibration-method METHOD`
+                # writes (seed 0: the same draw), its last 25% kept for export's own check
+                quantize_onnx(ckpt, out, calibration=train.images[cal[size, cseed]],
+                              calibration_note=f"{size} training images (seed {cseed})",
+                              method=method)
+                p = probabilities(out, train.images[judge])
+                pt = probabilities(out, test.images)
+                row = {"model": spec, "method": method, "calibration_images": size,
+                       "calibration_seed": cseed,
+                       "agreement": float((p.argmax(1) == ref.argmax(1)).mean()),
+                       "mean_abs_prob_diff": float(np.abs(p - ref).mean()),
+                       "judge_images": int(len(judge)), "float_split_acc": float_acc,
+                       "int8_split_acc": float((pt.argmax(1) == y).mean()),
+                       "split_images": int(len(test.labels))}
+                rows.append(row)
+                print(f"{spec} {method} {size} seed {cseed}: agreement "
+                      f"{row['agreement']:.4f}  mean |dp| {row['mean_abs_prob_diff']:.4f}  "
+                      f"({args.split}: INT8 "
+                      f"{row['int8_split_acc']:.4f}, float {float_acc:.4f})", file=sys.stderr)
     today = dt.date.today().isoformat()
     result = {"benchmark": "int8-calibration", "date": today, "data": args.data,
               "split": args.split, "judge_seed": args.seed, "machine": machine_info(), "rows": rows,
@@ -135,12 +141,13 @@ def markdown(r: dict) -> str:
              "activations; 75% of the N images calibrate) against its own float model on "
              "training images that no calibration draw contains. The choice is made on these "
              f"columns; the `{r['split']}` columns are for information only.", "",
-             "| model | method | calibration images | top-1 agreement | mean abs prob diff "
-             f"| INT8 {r['split']} | float {r['split']} |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+             "| model | method | calibration images | draw seed | top-1 agreement "
+             f"| mean abs prob diff | INT8 {r['split']} | float {r['split']} |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
     for row in r["rows"]:
         lines.append(f"| {row['model']} | {row['method']} | {row['calibration_images']} | "
-                     f"{row['agreement']:.2%} | {row['mean_abs_prob_diff']:.4f} | "
+                     f"{row.get('calibration_seed', 0)} | {row['agreement']:.2%} | "
+                     f"{row['mean_abs_prob_diff']:.4f} | "
                      f"{row['int8_split_acc']:.2%} | {row['float_split_acc']:.2%} |")
     n = r["rows"][0]["judge_images"] if r["rows"] else 0
     lines += ["", f"Agreement is over {n} training images per model."]

@@ -45,11 +45,13 @@ def test_end_to_end_rows_and_result(bench, tiny_checkpoint, tmp_path, monkeypatc
     monkeypatch.setattr(sys, "argv", ["bench_int8_calibration.py", "--data", str(data),
                                       "--model", str(tiny_checkpoint), "--methods", "minmax",
                                       "percentile", "--sizes", "8", "--agree", "20",
+                                      "--calibration-seeds", "0", "1",
                                       "--name", "cal", "--output", str(tmp_path / "out")])
     assert bench.main() == 0
     (result,) = (tmp_path / "out").glob("cal-*.json")
     rows = json.loads(result.read_text())["rows"]
-    assert [r["method"] for r in rows] == ["minmax", "percentile"]
+    assert [(r["calibration_seed"], r["method"]) for r in rows] == [
+        (0, "minmax"), (0, "percentile"), (1, "minmax"), (1, "percentile")]
     for r in rows:
         assert r["judge_images"] == 20 and r["calibration_images"] == 8
         assert 0.0 <= r["agreement"] <= 1.0 and r["mean_abs_prob_diff"] >= 0.0
