@@ -31,20 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import REPO, machine_info, machine_line, write_result  # noqa: E402
-
-
-def probabilities(path: Path, images: np.ndarray, threads: int = 2) -> np.ndarray:
-    """Softmax outputs of an ONNX file (float or INT8) on uint8 crops, in batches of 256."""
-    from ferkit.export.onnx import make_session, read_onnx_meta
-    from ferkit.preprocess import to_model_input_numpy
-    from ferkit.probability import softmax
-
-    meta = read_onnx_meta(path)
-    sess = make_session(path, threads=threads)
-    name = sess.get_inputs()[0].name
-    out = [sess.run(None, {name: to_model_input_numpy(images[i:i + 256], meta.info)})[0]
-           for i in range(0, len(images), 256)]
-    return softmax(np.concatenate(out), meta.temperature)
+from bench_agreement import compare  # noqa: E402
 
 
 def judge_indices(total: int, drawn: list[np.ndarray], agree: int, seed: int) -> np.ndarray:
@@ -81,8 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     from ferkit.data import load_dataset
     from ferkit.eval.crossdata import match_labels
     from ferkit.eval.report import data_color
-    from ferkit.export.onnx import onnx_for
     from ferkit.export.quantize import calibration_indices, quantize_onnx
+    from ferkit.inference.backends import load_backend
+
+    def probabilities(path, *image_sets):
+        """One ONNX Runtime backend per file (as predict runs .onnx files, 2 threads)."""
+        model = load_backend(path, backend="onnx", threads=2)
+        return [model.predict_proba(images) for images in image_sets]
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="ferkit-int8-cal-") as tmp:
@@ -94,9 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             cal = {(n, s): calibration_indices(len(train.labels), n, s)
                    for n in args.sizes for s in args.calibration_seeds}
             judge = judge_indices(len(train.labels), list(cal.values()), args.agree, args.seed)
-            float_onnx = onnx_for(ckpt)
-            ref = probabilities(float_onnx, train.images[judge])
-            ref_test = probabilities(float_onnx, test.images)
+            ref, ref_test = probabilities(ckpt, train.images[judge], test.images)  # float
             y = match_labels(tuple(ds.classes), tuple(meta.info.labels), test.labels,
                              args.split).y
             float_acc = float((ref_test.argmax(1) == y).mean())
@@ -107,13 +97,12 @@ def main(argv: list[str] | None = None) -> int:
                 quantize_onnx(ckpt, out, calibration=train.images[cal[size, cseed]],
                               calibration_note=f"{size} training images (seed {cseed})",
                               method=method)
-                p = probabilities(out, train.images[judge])
-                pt = probabilities(out, test.images)
+                p, pt = probabilities(out, train.images[judge], test.images)
+                same = compare(p, ref)
                 row = {"model": spec, "method": method, "calibration_images": size,
-                       "calibration_seed": cseed,
-                       "agreement": float((p.argmax(1) == ref.argmax(1)).mean()),
-                       "mean_abs_prob_diff": float(np.abs(p - ref).mean()),
-                       "judge_images": int(len(judge)), "float_split_acc": float_acc,
+                       "calibration_seed": cseed, "agreement": same["top1_agreement"],
+                       "mean_abs_prob_diff": same["mean_abs_prob_diff"],
+                       "judge_images": same["images"], "float_split_acc": float_acc,
                        "int8_split_acc": float((pt.argmax(1) == y).mean()),
                        "split_images": int(len(test.labels))}
                 rows.append(row)
