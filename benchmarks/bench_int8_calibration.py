@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     import onnxruntime  # noqa: F401  (so machine_info records its version)
 
     from ferkit.bundled import resolve_model
-    from ferkit.checkpoint import load_model
+    from ferkit.checkpoint import read_meta
     from ferkit.data import load_dataset
     from ferkit.eval.crossdata import match_labels
     from ferkit.eval.report import data_color
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ferkit-int8-cal-") as tmp:
         for spec in args.model:
             ckpt = resolve_model(spec, "torch")
-            meta = load_model(ckpt)[1]
+            meta = read_meta(ckpt)  # labels and colour only: no weights to build
             ds = load_dataset(args.data, color=data_color(meta))
             train, test = ds.split("train"), ds.split(args.split)
             cal = {(n, s): calibration_indices(len(train.labels), n, s)
