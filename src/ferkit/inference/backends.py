@@ -27,6 +27,20 @@ SMALL_PROBE_RUNS = 5
 #: ``predict_proba`` runs the model on at most this many crops at a time, so memory stays bounded
 #: whatever a caller hands over (28,709 crops of 112 px in one torch call were OOM-killed at 24 GB)
 MAX_BATCH = 256
+#: the ONNX backend runs its session on chunks of about this many input pixels (16 crops of 112 px)
+CHUNK_PIXELS = 16 * 112 * 112
+
+
+def onnx_chunk(input_size: int) -> int:
+    """Crops per ONNX Runtime call for a model of this input size.
+
+    Why: one big call is not the fastest way through a batch on a CPU. The INT8 112 px default
+    on a 2-core Zen 5 ran a batch of 256 at ~2,600 faces/s in one call and ~3,500 in chunks of
+    16, and a batch of 64 ~6-9% faster in chunks of 8-16 (``benchmarks/bench_chunk.py``): a
+    chunk's activations stay in the core's cache between layers. The budget is in pixels, so a
+    64 px model gets chunks of 49 (where chunking neither helped nor hurt it measurably).
+    Outputs do not depend on the chunking: every crop is computed on its own."""
+    return max(1, CHUNK_PIXELS // max(1, int(input_size)) ** 2)
 
 
 class Backend(ABC):
@@ -95,7 +109,8 @@ class OnnxBackend(Backend):
     check) to ``cache_dir()/onnx/<content hash>.onnx`` and reused from there.
     """
 
-    def __init__(self, checkpoint: str | os.PathLike[str], threads: int | None = None) -> None:
+    def __init__(self, checkpoint: str | os.PathLike[str], threads: int | None = None,
+                 chunk: int | None = None) -> None:
         from ferkit.export.onnx import make_session, onnx_for, parse_metadata
 
         self.path = Path(checkpoint)
@@ -120,6 +135,8 @@ class OnnxBackend(Backend):
         self.temperature = float(meta.temperature or 1.0)
         self.meta = meta
         self.input_name = self.session.get_inputs()[0].name
+        #: crops per session call (``onnx_chunk``); ``chunk=`` overrides it (benchmarks)
+        self.chunk = int(chunk) if chunk else onnx_chunk(self.info.input_size)
 
     def logits(self, crops: np.ndarray) -> np.ndarray:
         from ferkit.preprocess import to_model_input_numpy
@@ -127,7 +144,11 @@ class OnnxBackend(Backend):
         x = to_model_input_numpy(crops, self.info)  # == to_model_input(...).numpy(), no torch
         small = self._small is not None and len(x) <= SMALL_BATCH
         session = self._small_session(x) if small else self.session
-        return session.run(None, {self.input_name: x})[0].astype(np.float32, copy=False)
+        if len(x) <= self.chunk:
+            return session.run(None, {self.input_name: x})[0].astype(np.float32, copy=False)
+        return np.concatenate([session.run(None, {self.input_name: x[i:i + self.chunk]})[0]
+                               for i in range(0, len(x), self.chunk)]).astype(np.float32,
+                                                                              copy=False)
 
     def _small_session(self, x: np.ndarray):
         """The session that runs small batches fastest on this CPU, timed once on the first
