@@ -4,7 +4,7 @@ when ``predict_proba`` hands the session chunks of 4 ... 256 crops.
     .venv/bin/python benchmarks/bench_chunk.py
 
 Why: the ONNX backend splits a large batch into chunks of ``onnx_chunk(input_size)`` crops
-(16 of 112 px, 49 of 64 px) because one big call was measured slower than several small ones.
+(32 of 112 px, 98 of 64 px) because one big call was measured slower than several small ones.
 This is the measurement behind that rule, to rerun on any CPU: one backend per model, the chunk
 size changed between timed blocks; every round times every chunk size once, in a shuffled order
 (a 2-core VM's speed drifts with its neighbours, seen here as ~40% dips for seconds at a time),

@@ -244,16 +244,16 @@ def test_large_inputs_run_in_bounded_chunks_with_the_same_answers(tiny_checkpoin
 
 def test_the_onnx_session_runs_in_cache_sized_chunks_with_the_same_answers(tiny_checkpoint):
     """A large batch reaches ONNX Runtime in chunks of ``onnx_chunk(input_size)`` crops (the
-    budget is in pixels: 16 crops of 112 px, 49 of 64 px), and the answers are those of one
+    budget is in pixels: 32 crops of 112 px, 98 of 64 px), and the answers are those of one
     call over the whole batch."""
     from ferkit.inference.backends import CHUNK_PIXELS, onnx_chunk
 
-    assert onnx_chunk(112) == 16 and onnx_chunk(64) == 49 and onnx_chunk(10_000) == 1
+    assert onnx_chunk(112) == 32 and onnx_chunk(64) == 98 and onnx_chunk(10_000) == 1
     assert onnx_chunk(48) == CHUNK_PIXELS // 48 ** 2
     model = OnnxBackend(tiny_checkpoint, threads=2)
     assert model.chunk == onnx_chunk(model.info.input_size)
     crops = np.random.default_rng(3).integers(0, 256, (40, 48, 48), dtype=np.uint8)
-    whole = model.logits(crops)  # 40 crops of 48 px: one call (the chunk is 87)
+    whole = model.logits(crops)  # 40 crops of 48 px: one call (the chunk is 174)
     model.chunk = 6
     sizes = []
     run = model.session.run

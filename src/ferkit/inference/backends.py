@@ -27,19 +27,21 @@ SMALL_PROBE_RUNS = 5
 #: ``predict_proba`` runs the model on at most this many crops at a time, so memory stays bounded
 #: whatever a caller hands over (28,709 crops of 112 px in one torch call were OOM-killed at 24 GB)
 MAX_BATCH = 256
-#: the ONNX backend runs its session on chunks of about this many input pixels (16 crops of 112 px)
-CHUNK_PIXELS = 16 * 112 * 112
+#: the ONNX backend runs its session on chunks of about this many input pixels (32 crops of 112 px)
+CHUNK_PIXELS = 32 * 112 * 112
 
 
 def onnx_chunk(input_size: int) -> int:
     """Crops per ONNX Runtime call for a model of this input size.
 
-    Why: one big call is not the fastest way through a batch on a CPU. The INT8 112 px default
-    on a 2-core Zen 5 ran a batch of 256 at ~2,600 faces/s in one call and ~3,500 in chunks of
-    16, and a batch of 64 ~6-9% faster in chunks of 8-16 (``benchmarks/bench_chunk.py``): a
-    chunk's activations stay in the core's cache between layers. The budget is in pixels, so a
-    64 px model gets chunks of 49 (where chunking neither helped nor hurt it measurably).
-    Outputs do not depend on the chunking: every crop is computed on its own."""
+    Why: one big call is not the fastest way through a large batch on a CPU. On a 2-core Zen 5
+    (``benchmarks/results/onnx-chunk-2026-12-02.md``, interleaved rounds) a batch of 256 ran
+    1.20x as fast in chunks of 16-64 as in one call for the INT8 112 px default, 1.14-1.19x for
+    ``accurate`` and 1.03-1.05x for the 64 px ``fast``: a chunk's activations stay in the
+    core's cache between layers. At batch 64 chunks of 32 were within 4% of one call, smaller
+    ones slower (4 crops: 0.65-0.91x). The budget is in pixels so that larger inputs get
+    proportionally smaller chunks: 32 crops of 112 px, 98 of 64 px. Outputs do not depend on
+    the chunking: every crop is computed on its own."""
     return max(1, CHUNK_PIXELS // max(1, int(input_size)) ** 2)
 
 
