@@ -36,10 +36,10 @@ def onnx_chunk(input_size: int) -> int:
 
     Why: one big call is not the fastest way through a large batch on a CPU. On a 2-core Zen 5
     (``benchmarks/results/onnx-chunk-2026-12-02.md``, interleaved rounds) a batch of 256 ran
-    1.20x as fast in chunks of 16-64 as in one call for the INT8 112 px default, 1.14-1.19x for
-    ``accurate`` and 1.03-1.05x for the 64 px ``fast``: a chunk's activations stay in the
-    core's cache between layers. At batch 64 chunks of 32 were within 4% of one call, smaller
-    ones slower (4 crops: 0.65-0.91x). The budget is in pixels so that larger inputs get
+    1.18x as fast in chunks of 32 as in one call for the INT8 112 px default, 1.17x for
+    ``accurate`` and 1.03x (98 crops) for the 64 px ``fast``: a chunk's activations stay in the
+    core's cache between layers. At batch 64 chunks of 32 were 1.00-1.05x one call, much
+    smaller ones slower (4 crops of 64 px: 0.62x). The budget is in pixels so that larger inputs get
     proportionally smaller chunks: 32 crops of 112 px, 98 of 64 px. Outputs do not depend on
     the chunking: every crop is computed on its own."""
     return max(1, CHUNK_PIXELS // max(1, int(input_size)) ** 2)
