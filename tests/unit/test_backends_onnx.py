@@ -267,3 +267,46 @@ def test_the_onnx_session_runs_in_cache_sized_chunks_with_the_same_answers(tiny_
     np.testing.assert_allclose(model.logits(crops), whole, atol=1e-6)
     assert sizes == [6] * 6 + [4]
     assert OnnxBackend(tiny_checkpoint, chunk=3).chunk == 3
+
+
+def test_the_small_batch_choice_is_timed_again_after_a_while(tiny_checkpoint, monkeypatch):
+    """One probe taken while the machine was briefly slow must not decide for the whole run:
+    after SMALL_REPROBE_S seconds the next small batch times both sessions again, and a
+    session that has become faster takes over; before that no small batch is timed."""
+    import ferkit.inference.backends as backends
+
+    model = OnnxBackend(tiny_checkpoint, threads=2)
+    clock = iter(range(100_000))  # perf_counter ticks once a call, plus each run's extra ticks
+    cost = {"twin": 0, "main": 3}
+    runs = []
+
+    class Timed:
+        def __init__(self, session, name):
+            self.session, self.name = session, name
+
+        def run(self, *args):
+            runs.append(self.name)
+            for _ in range(cost[self.name]):
+                next(clock)
+            return self.session.run(*args)
+
+        def get_session_options(self):
+            return self.session.get_session_options()
+
+    twin, main = Timed(model._small, "twin"), Timed(model.session, "main")
+    model._small, model.session = twin, main
+    now = [1000.0]
+    monkeypatch.setattr(backends.time, "perf_counter", lambda: float(next(clock)))
+    monkeypatch.setattr(backends.time, "monotonic", lambda: now[0])
+    crops = np.random.default_rng(4).integers(0, 256, (2, 48, 48), dtype=np.uint8)
+    model.logits(crops)
+    assert model._small_choice is twin
+    probe = len(runs)
+    now[0] += backends.SMALL_REPROBE_S - 1  # not yet: no timing, the twin serves
+    model.logits(crops)
+    assert runs[probe:] == ["twin"]
+    cost.update(twin=3, main=0)  # the machine changed: the two-thread session is now faster
+    now[0] += 2
+    model.logits(crops)
+    assert model._small_choice is main and len(runs) == 2 * probe + 1
+    assert runs[-1] == "main"
