@@ -94,6 +94,29 @@ def test_quantize_accepts_a_float_onnx(tiny_checkpoint, data, tmp_path):
     assert res.size_bytes > 0 and res.format == "onnx-int8"
 
 
+def test_float_nodes_stay_float_and_unknown_names_fail(tiny_checkpoint, data, tmp_path):
+    images, _ = calibration_images(data, "train", 16)
+    full = quantize_onnx(tiny_checkpoint, tmp_path / "a.int8.onnx", calibration=images)
+    graph = onnx.load(str(full.path)).graph
+    first = next(n for n in graph.node if n.op_type == "Conv")
+    name = first.name  # a quantized Conv reads a DequantizeLinear'd weight
+    producers = {o: n.op_type for n in graph.node for o in n.output}
+    assert producers.get(first.input[1]) == "DequantizeLinear"
+    part = quantize_onnx(tiny_checkpoint, tmp_path / "b.int8.onnx", calibration=images,
+                         float_nodes=[name])
+    model = onnx.load(str(part.path))
+    graph = model.graph
+    conv = next(n for n in graph.node if n.name == name)
+    producers = {o: n.op_type for n in graph.node for o in n.output}
+    assert producers.get(conv.input[1]) != "DequantizeLinear"  # its weight stays float
+    props = {p.key: p.value for p in model.metadata_props}
+    assert f"float nodes: {name}" in props[QUANT_KEY]
+    with pytest.raises(ExportError, match="not in the graph: /no/such/Conv"):
+        quantize_onnx(tiny_checkpoint, tmp_path / "c.int8.onnx", calibration=images,
+                      float_nodes=["/no/such/Conv"])
+    assert not (tmp_path / "c.int8.onnx").exists()
+
+
 def test_export_cli_int8_and_its_errors(cli, tiny_checkpoint, data, tmp_path):
     out = tmp_path / "c.int8.onnx"
     code, stdout, _ = cli("export", str(tiny_checkpoint), "--format", "onnx-int8",

@@ -26,6 +26,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,8 @@ def calibration_indices(total: int, n: int, seed: int = 0) -> np.ndarray:
 def quantize_onnx(model: str | os.PathLike[str], out_path: str | os.PathLike[str] | None = None,
                   *, calibration: np.ndarray, calibration_note: str = "",
                   method: str = "minmax", per_channel: bool = True, holdout: float = 0.25,
-                  batch_size: int = 32, reduce_range: bool = True) -> QuantizeResult:
+                  batch_size: int = 32, reduce_range: bool = True,
+                  float_nodes: Sequence[str] = ()) -> QuantizeResult:
     """Quantize a ferkit ``.onnx`` (or a ``.safetensors`` checkpoint, exported first) to INT8.
 
     ``calibration``: uint8 face crops (N,H,W[,C]); the last ``holdout`` fraction is not used for
@@ -110,7 +112,9 @@ def quantize_onnx(model: str | os.PathLike[str], out_path: str | os.PathLike[str
     keeps the result exact on CPUs without VNNI (see the module docstring); False gives 8-bit
     weights, a little finer, for files that only ever run on VNNI CPUs. The output keeps all ferkit
     metadata (labels, preprocessing, temperature) and adds ``ferkit.quantization``; it is
-    written atomically.
+    written atomically. ``float_nodes``: names of graph nodes ONNX Runtime leaves in float
+    (e.g. ``/backbone/conv_stem/Conv``), for measuring where an INT8 file loses accuracy
+    (``benchmarks/bench_int8_exclude.py``); the bundled files quantize every node.
     """
     start = time.perf_counter()
     attr = CALIBRATION_METHODS.get(method)
@@ -127,12 +131,14 @@ def quantize_onnx(model: str | os.PathLike[str], out_path: str | os.PathLike[str
         target = Path(out_path) if out_path else src.with_name(src.stem + ".int8.onnx")
         with atomic_path(target) as tmp_out:
             _quantize(float_path, Path(tmp) / "pre.onnx", tmp_out, images[:n_cal], meta,
-                      attr, per_channel, batch_size, reduce_range)
+                      attr, per_channel, batch_size, reduce_range, tuple(float_nodes))
             source = calibration_note or f"{len(images)} images"
             props[QUANT_KEY] = (f"int8 static QDQ, per-channel={per_channel}, "
                                 f"{7 if reduce_range else 8}-bit weights, calibration "
                                 f"{method} on {n_cal} of {source}; {len(images) - n_cal} "
-                                "held out for the agreement check")
+                                "held out for the agreement check"
+                                + (f"; float nodes: {', '.join(float_nodes)}" if float_nodes
+                                   else ""))
             write_metadata(tmp_out, props)
             held = images[n_cal:] if n_cal < len(images) else images
             agreement, diff = _agreement(float_path, tmp_out, held, meta.info, meta.temperature)
@@ -190,7 +196,8 @@ def _read_props(path: Path):
 
 
 def _quantize(float_path: Path, pre_path: Path, out: Path, images: np.ndarray, meta, attr: str,
-              per_channel: bool, batch_size: int, reduce_range: bool) -> None:
+              per_channel: bool, batch_size: int, reduce_range: bool,
+              float_nodes: tuple[str, ...] = ()) -> None:
     from onnxruntime.quantization import (
         CalibrationDataReader,
         CalibrationMethod,
@@ -216,13 +223,31 @@ def _quantize(float_path: Path, pre_path: Path, out: Path, images: np.ndarray, m
     try:  # ORT's histogram calibrators print() progress: stdout is reserved for --json
         with contextlib.redirect_stdout(sys.stderr):
             quant_pre_process(str(float_path), str(pre_path))
+            _check_nodes(pre_path, float_nodes)
             quantize_static(str(pre_path), str(out), Reader(), quant_format=QuantFormat.QDQ,
                             per_channel=per_channel, reduce_range=reduce_range,
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                            calibrate_method=getattr(CalibrationMethod, attr))
+                            calibrate_method=getattr(CalibrationMethod, attr),
+                            nodes_to_exclude=list(float_nodes))
+    except ExportError:
+        raise
     except Exception as exc:  # ORT raises many types; one line for the user
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ExportError(f"INT8 quantization failed: {type(exc).__name__}: {first}") from None
+
+
+def _check_nodes(model_path: Path, names: tuple[str, ...]) -> None:
+    """ONNX Runtime ignores ``nodes_to_exclude`` names the graph lacks: a typo would quietly
+    quantize everything, so unknown names are an error."""
+    if not names:
+        return
+    import onnx
+
+    known = {node.name for node in onnx.load(str(model_path)).graph.node}
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise ExportError(f"float node(s) not in the graph: {', '.join(missing)}; list node "
+                          "names with onnx.load(PATH).graph.node")
 
 
 def _agreement(float_path: Path, int8_path: Path, images: np.ndarray, info,
